@@ -1,0 +1,200 @@
+package experiments
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/vaexp/vaexp/vae"
+)
+
+// modelScope is where every family's variables live in the Store.
+const modelScope = "model"
+
+// perExample broadcasts a scalar term to [B] so every output is per example.
+func perExample(v *graph.Node, batch int) *graph.Node {
+	if v.Rank() == 0 {
+		return graph.BroadcastToDims(v, batch)
+	}
+	if v.Rank() > 1 {
+		return graph.ReduceMean(v, intsRange(1, v.Rank())...)
+	}
+	return v
+}
+
+func intsRange(from, to int) []int {
+	out := make([]int, 0, to-from)
+	for i := from; i < to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+// lossOutputs lists a loss's outputs per example: every term, the weighted
+// total as "loss", and "nelbo" when the family defines it.
+func lossOutputs(l vae.Loss, batch int) (names []string, nodes []*graph.Node) {
+	var total *graph.Node
+	for _, t := range l.Terms {
+		v := perExample(t.Value, batch)
+		names, nodes = append(names, t.Name), append(nodes, v)
+		if t.Weight != 0 {
+			w := graph.MulScalar(v, t.Weight)
+			if total == nil {
+				total = w
+			} else {
+				total = graph.Add(total, w)
+			}
+		}
+	}
+	names, nodes = append(names, "loss"), append(nodes, total)
+	if l.NELBO != nil {
+		names, nodes = append(names, "nelbo"), append(nodes, perExample(l.NELBO, batch))
+	}
+	return names, nodes
+}
+
+// evaluator computes a model's loss terms over a data set without training.
+type evaluator struct {
+	backend compute.Backend
+	store   *model.Store
+	m       vae.Model
+	loss    *model.Exec
+	iwae    *model.Exec
+	iwaeK   int
+	names   []string
+}
+
+func newEvaluator(backend compute.Backend, store *model.Store, m vae.Model) (*evaluator, error) {
+	e := &evaluator{backend: backend, store: store, m: m}
+	var err error
+	e.loss, err = model.NewExec(backend, store, func(scope *model.Scope, x, y *graph.Node) []*graph.Node {
+		scope.SetTraining(x.Graph(), false)
+		names, nodes := lossOutputs(e.m.Loss(scope.At(modelScope), vae.Batch{X: x, Labels: y}), x.Shape().Dimensions[0])
+		e.names = names
+		return nodes
+	})
+	return e, err
+}
+
+// evaluate returns the mean of each loss output over the set, in batches of
+// batchSize (the last one padded by repeating examples, which are not counted).
+func (e *evaluator) evaluate(set *imageSet, batchSize int, stream string) (map[string]float64, error) {
+	sums, count, err := e.sumOver(e.loss, set, batchSize, stream)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for i, name := range e.names {
+		out[name] = sums[i] / float64(count)
+	}
+	return out, nil
+}
+
+// logLikelihood returns the mean k-sample IWAE estimate of log p(x) over the
+// set, or ok=false when the family has no importance sampler.
+func (e *evaluator) logLikelihood(set *imageSet, k, batchSize int, stream string) (ll float64, ok bool, err error) {
+	est, ok := e.m.(vae.LikelihoodEstimator)
+	if !ok {
+		return 0, false, nil
+	}
+	if e.iwae == nil || e.iwaeK != k {
+		e.iwaeK = k
+		e.iwae, err = model.NewExec(e.backend, e.store, func(scope *model.Scope, x, y *graph.Node) *graph.Node {
+			scope.SetTraining(x.Graph(), false)
+			return est.LogLikelihood(scope.At(modelScope), vae.Batch{X: x, Labels: y}, k)
+		})
+		if err != nil {
+			return 0, true, err
+		}
+	}
+	// Keep k·batch decodes per call near 20k so memory stays bounded for large k.
+	bs := max(1, min(batchSize, 20000/k))
+	sums, count, err := e.sumOver(e.iwae, set, bs, stream)
+	if err != nil {
+		return 0, true, err
+	}
+	return sums[0] / float64(count), true, nil
+}
+
+// sumOver runs exec over the set and sums each per-example output.
+func (e *evaluator) sumOver(exec *model.Exec, set *imageSet, batchSize int, stream string) (sums []float64, count int, err error) {
+	n := set.im.N
+	for start := 0; start < n; start += batchSize {
+		idx := make([]int, batchSize)
+		valid := min(batchSize, n-start)
+		for i := range idx {
+			idx[i] = start + i%valid // pad by repeating
+		}
+		batch := set.batch(idx, stream, start)
+		outs, err := exec.Call(batch.Inputs[0], batch.Inputs[1])
+		if err != nil {
+			return nil, 0, fmt.Errorf("evaluate: %w", err)
+		}
+		if sums == nil {
+			sums = make([]float64, len(outs))
+		}
+		for i, o := range outs {
+			vals := tensors.MustCopyFlatData[float32](o)
+			for j := 0; j < valid; j++ {
+				sums[i] += float64(vals[j])
+			}
+			_ = o.FinalizeAll()
+		}
+		count += valid
+	}
+	for i, s := range sums {
+		if math.IsNaN(s) || math.IsInf(s, 0) {
+			return nil, 0, fmt.Errorf("evaluate: output %d is %v", i, s)
+		}
+	}
+	return sums, count, nil
+}
+
+// images runs a model method that returns pixel means and splits them into images.
+func images(t *tensors.Tensor) [][]float32 {
+	flat := tensors.MustCopyFlatData[float32](t)
+	n := t.Shape().Dimensions[0]
+	size := len(flat) / n
+	out := make([][]float32, n)
+	for i := range out {
+		out[i] = flat[i*size : (i+1)*size]
+	}
+	return out
+}
+
+// generate draws n samples from the model; conditional families get labels 0..9 cycling.
+func generate(backend compute.Backend, store *model.Store, m vae.Model, n, classes int) ([][]float32, error) {
+	t, err := model.CallOnce(backend, store, func(scope *model.Scope, g *graph.Graph) *graph.Node {
+		scope.SetTraining(g, false)
+		var labels *graph.Node
+		if classes > 0 {
+			labels = graph.ConvertDType(graph.ModScalar(graph.Iota(g, shapes.Make(dtypes.Int32, n), 0), classes), dtypes.Int32)
+		}
+		return m.Generate(scope.At(modelScope), g, n, labels)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return images(t), nil
+}
+
+// reconstruct returns the model's reconstructions of a batch.
+func reconstruct(backend compute.Backend, store *model.Store, m vae.Model, b batchTensors) ([][]float32, error) {
+	t, err := model.CallOnce(backend, store, func(scope *model.Scope, x, y *graph.Node) *graph.Node {
+		scope.SetTraining(x.Graph(), false)
+		return m.Reconstruct(scope.At(modelScope), vae.Batch{X: x, Labels: y})
+	}, b.x, b.y)
+	if err != nil {
+		return nil, err
+	}
+	return images(t), nil
+}
+
+// batchTensors is one batch's input tensors.
+type batchTensors struct{ x, y *tensors.Tensor }

@@ -1,0 +1,85 @@
+package experiments
+
+import (
+	"strings"
+
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+
+	"github.com/vaexp/vaexp/vae"
+)
+
+// familyOptimizer runs Adam on the main objective and, for families that
+// declare [vae.AuxObjective]s (discriminators), one more Adam per auxiliary
+// objective on the variables under its scope only. The main objective never
+// updates auxiliary variables. GoMLX's trainer calls UpdateGraph once per
+// training graph with the main loss; the auxiliary objectives of that graph
+// are looked up with aux.
+type familyOptimizer struct {
+	main       optimizer.Interface
+	modelScope string
+	aux        func(g *graph.Graph) []vae.AuxObjective
+}
+
+// UpdateGraph implements optimizer.Interface.
+func (o *familyOptimizer) UpdateGraph(scope *model.Scope, g *graph.Graph, loss *graph.Node) {
+	auxs := o.aux(g)
+	if len(auxs) == 0 {
+		o.main.UpdateGraph(scope, g, loss)
+		return
+	}
+	store := scope.Store()
+	paths := make([]string, len(auxs))
+	for i, a := range auxs {
+		paths[i] = model.JoinPath(o.modelScope, a.Scope)
+	}
+	// GoMLX's Adam trains every trainable variable under its scope: hide the
+	// auxiliary variables from the main update, and everything else from each
+	// auxiliary update, by toggling Trainable while the updates are built.
+	setTrainable := func(path string, on bool) {
+		for v := range store.IterVariables() {
+			if under(v.Path(), path) && v.Trainable != on {
+				v.SetTrainable(on)
+			}
+		}
+	}
+	for _, p := range paths {
+		setTrainable(p, false)
+	}
+	o.main.UpdateGraph(scope, g, loss)
+	// Every Adam increments the global step; keep the main one's count.
+	stepVar := optimizer.GetGlobalStepVar(store)
+	step := stepVar.NodeValue(g)
+	for i, a := range auxs {
+		setTrainable(paths[i], true)
+		cfg := optimizer.Adam().LearningRate(a.LearningRate).Scope("aux_adam")
+		if a.Beta1 != 0 || a.Beta2 != 0 {
+			b1, b2 := a.Beta1, a.Beta2
+			if b1 == 0 {
+				b1 = 0.9
+			}
+			if b2 == 0 {
+				b2 = 0.999
+			}
+			cfg = cfg.Betas(b1, b2)
+		}
+		l := a.Loss
+		if l.Rank() > 0 {
+			l = graph.ReduceAllMean(l)
+		}
+		cfg.Done().UpdateGraph(store.Scope(paths[i]), g, l)
+		setTrainable(paths[i], false)
+	}
+	stepVar.SetNodeValue(step)
+	for _, p := range paths {
+		setTrainable(p, true)
+	}
+}
+
+// Clear implements optimizer.Interface.
+func (o *familyOptimizer) Clear(scope *model.Scope) error { return o.main.Clear(scope) }
+
+func under(path, prefix string) bool {
+	return path == prefix || strings.HasPrefix(path, strings.TrimSuffix(prefix, "/")+"/")
+}

@@ -1,0 +1,218 @@
+// Package experiments owns what a run is made of: data sets, run specs, the
+// one run driver every entry point calls ([Run]), and evaluation.
+package experiments
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vaexp/vaexp/variants"
+	"github.com/vaexp/vaexp/vae"
+)
+
+// Spec describes one run: the family and its hyperparameters, the data, the
+// training budget and the seed. The CLI, sweeps and notebooks all build a
+// Spec and call [Run].
+type Spec struct {
+	// Name labels the run in listings (optional).
+	Name string `yaml:"name"`
+	// Experiment groups runs in the tracker ("default" when empty).
+	Experiment string `yaml:"experiment"`
+	// Family is the registered model name (`vaexp models`).
+	Family string `yaml:"model"`
+	// Params overrides the family's hyperparameters (`--set name=value`).
+	Params map[string]any `yaml:"params"`
+	// Data selects the data set.
+	Data DataSpec `yaml:"data"`
+	// Train sets the budget and optimizer.
+	Train TrainSpec `yaml:"train"`
+	// Eval sets the evaluation done at the end of the run.
+	Eval EvalSpec `yaml:"eval"`
+	// Seed fixes initialization, sampling, shuffling and binarization.
+	Seed int64 `yaml:"seed"`
+	// Tags are free-form labels recorded with the run.
+	Tags map[string]string `yaml:"tags"`
+}
+
+// DataSpec selects the data set and its preprocessing.
+type DataSpec struct {
+	// Name of the data set: "mnist".
+	Name string `yaml:"name"`
+	// Dir overrides where the files are found (--data-dir).
+	Dir string `yaml:"dir"`
+	// Binarize is "none" (grey levels in [0, 1]), "dynamic" (resampled each epoch) or "static" (fixed once by the seed).
+	Binarize string `yaml:"binarize"`
+	// Val carves this many validation examples out of the training set (0: none).
+	Val int `yaml:"val"`
+	// Limit keeps only the first Limit training examples (0: all), for quick runs.
+	Limit int `yaml:"limit"`
+	// TestLimit keeps only the first TestLimit test examples (0: all).
+	TestLimit int `yaml:"test_limit"`
+}
+
+// TrainSpec sets the budget and optimizer.
+type TrainSpec struct {
+	// Epochs to train; ignored when Steps > 0.
+	Epochs int `yaml:"epochs"`
+	// Steps to train in total (overrides Epochs when > 0).
+	Steps int `yaml:"steps"`
+	// BatchSize per step; the last partial batch of an epoch is dropped so every step has the same shape.
+	BatchSize int `yaml:"batch_size"`
+	// LR is Adam's learning rate.
+	LR float64 `yaml:"lr"`
+	// CheckpointEvery saves a checkpoint every this many steps (0: at each epoch end only).
+	CheckpointEvery int `yaml:"checkpoint_every"`
+	// LogEvery records the training terms every this many steps (default 1).
+	LogEvery int `yaml:"log_every"`
+}
+
+// EvalSpec sets the end-of-run evaluation.
+type EvalSpec struct {
+	// BatchSize for evaluation.
+	BatchSize int `yaml:"batch_size"`
+	// IWAEK > 0 adds an importance-weighted log-likelihood estimate with k samples (families that support it).
+	IWAEK int `yaml:"iwae_k"`
+	// Samples is the number of generated images in the sample grid artifact.
+	Samples int `yaml:"samples"`
+}
+
+// DefaultSpec is the reference MNIST VAE run: 784-400-20-400-784, batch 128,
+// Adam 1e-3, grey-level MNIST, 10 epochs.
+func DefaultSpec() Spec {
+	return Spec{
+		Family: "vae",
+		Data:   DataSpec{Name: "mnist", Binarize: "none"},
+		Train:  TrainSpec{Epochs: 10, BatchSize: 128, LR: 1e-3, LogEvery: 1},
+		Eval:   EvalSpec{BatchSize: 500, Samples: 64},
+		Seed:   1,
+	}
+}
+
+// Binarizations lists the valid DataSpec.Binarize values.
+var Binarizations = []string{"none", "dynamic", "static"}
+
+// Validate reports the first bad field, naming the value and the fix, and
+// returns the family's validated config. Nothing is trained or written.
+func (s *Spec) Validate() (variants.Config, error) {
+	if s.Data.Name != "mnist" {
+		return nil, fmt.Errorf("data %q: the data sets are mnist", s.Data.Name)
+	}
+	if !contains(Binarizations, s.Data.Binarize) {
+		return nil, fmt.Errorf("binarize %q: use one of %s", s.Data.Binarize, strings.Join(Binarizations, ", "))
+	}
+	if s.Data.Val < 0 || s.Data.Limit < 0 || s.Data.TestLimit < 0 {
+		return nil, fmt.Errorf("val=%d, limit=%d, test_limit=%d: must be >= 0", s.Data.Val, s.Data.Limit, s.Data.TestLimit)
+	}
+	if s.Train.BatchSize < 1 {
+		return nil, fmt.Errorf("batch size %d: must be >= 1", s.Train.BatchSize)
+	}
+	if s.Train.Epochs < 1 && s.Train.Steps < 1 {
+		return nil, fmt.Errorf("epochs=%d, steps=%d: set --epochs or --steps to at least 1", s.Train.Epochs, s.Train.Steps)
+	}
+	if !(s.Train.LR > 0) {
+		return nil, fmt.Errorf("learning rate %g: must be > 0 (e.g. --lr 1e-3)", s.Train.LR)
+	}
+	if s.Train.CheckpointEvery < 0 || s.Train.LogEvery < 0 {
+		return nil, fmt.Errorf("checkpoint_every=%d, log_every=%d: must be >= 0", s.Train.CheckpointEvery, s.Train.LogEvery)
+	}
+	if s.Eval.BatchSize < 1 {
+		return nil, fmt.Errorf("eval batch size %d: must be >= 1", s.Eval.BatchSize)
+	}
+	if s.Eval.IWAEK < 0 || s.Eval.Samples < 0 {
+		return nil, fmt.Errorf("iwae_k=%d, samples=%d: must be >= 0", s.Eval.IWAEK, s.Eval.Samples)
+	}
+	return variants.NewConfig(s.Family, s.Params, s.Shape())
+}
+
+// Shape is the example shape of the spec's data set.
+func (s *Spec) Shape() vae.Shape { return vae.MNISTShape }
+
+// LoadSpec reads a YAML spec file over [DefaultSpec]; unknown keys and type
+// errors are reported with their line.
+func LoadSpec(path string) (Spec, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return Spec{}, fmt.Errorf("read spec: %w", err)
+	}
+	return ParseSpec(path, raw)
+}
+
+// ParseSpec parses YAML spec text (name is used in errors).
+func ParseSpec(name string, raw []byte) (Spec, error) {
+	spec := DefaultSpec()
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&spec); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return Spec{}, fmt.Errorf("spec %s: %s", name, strings.Join(te.Errors, "; "))
+		}
+		if err.Error() == "EOF" {
+			return spec, nil
+		}
+		return Spec{}, fmt.Errorf("spec %s: %w", name, err)
+	}
+	return spec, nil
+}
+
+// ParseSet parses `--set name=value` pairs into params.
+func ParseSet(pairs []string, params map[string]any) error {
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return fmt.Errorf("--set %q: want name=value, e.g. --set beta=4", p)
+		}
+		params[k] = strings.TrimSpace(v)
+	}
+	return nil
+}
+
+// Values flattens the spec into tracker parameters ("data.binarize", "train.lr", ...)
+// plus the family's hyperparameters under their own names.
+func (s *Spec) Values(cfg variants.Config) map[string]any {
+	out := map[string]any{
+		"model":            s.Family,
+		"seed":             s.Seed,
+		"data.name":        s.Data.Name,
+		"data.binarize":    s.Data.Binarize,
+		"data.val":         int64(s.Data.Val),
+		"data.limit":       int64(s.Data.Limit),
+		"data.test_limit":  int64(s.Data.TestLimit),
+		"train.epochs":     int64(s.Train.Epochs),
+		"train.steps":      int64(s.Train.Steps),
+		"train.batch_size": int64(s.Train.BatchSize),
+		"train.lr":         s.Train.LR,
+		"eval.iwae_k":      int64(s.Eval.IWAEK),
+	}
+	if cfg != nil {
+		for k, v := range variants.Values(cfg) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

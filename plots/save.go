@@ -1,0 +1,208 @@
+package plots
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgpdf"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// figureFormats are the extensions Save and SavePanels accept.
+var figureFormats = []string{".png", ".svg", ".pdf"}
+
+// formatOf returns the lower-case extension of path if it is one of
+// supported, or an error naming it and the supported ones.
+func formatOf(path string, supported []string) (string, error) {
+	ext := strings.ToLower(filepath.Ext(path))
+	for _, s := range supported {
+		if ext == s {
+			return ext, nil
+		}
+	}
+	if ext == "" {
+		return "", fmt.Errorf("plots: %q has no file extension; use one of %s", path, strings.Join(supported, ", "))
+	}
+	return "", fmt.Errorf("plots: unsupported file extension %q in %q; use one of %s", ext, path, strings.Join(supported, ", "))
+}
+
+// newCanvas returns a canvas of the given size for a figure format.
+func newCanvas(ext string, w, h vg.Length) vg.CanvasWriterTo {
+	switch ext {
+	case ".svg":
+		return vgsvg.New(w, h)
+	case ".pdf":
+		return vgpdf.New(w, h)
+	default:
+		return vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(DPI))}
+	}
+}
+
+// checkSize validates a figure size in inches, filling in the default for 0.
+func checkSize(wIn, hIn, defW, defH float64) (w, h float64, err error) {
+	o := CurveOptions{Width: wIn, Height: hIn}
+	if err := o.validate(); err != nil {
+		return 0, 0, err
+	}
+	w, h = o.size(defW, defH)
+	return w, h, nil
+}
+
+// writeCanvas encodes c into memory and then writes path, so a failed
+// render leaves no half-written file behind.
+func writeCanvas(c vg.CanvasWriterTo, path string) error {
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return fmt.Errorf("plots: encode %q: %w", path, err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("plots: write figure: %w", err)
+	}
+	return nil
+}
+
+// Save writes p to path, choosing the format from the extension: .png
+// (at DPI dots per inch), .svg or .pdf. widthIn and heightIn are the size in
+// inches; 0 selects the default 6×4.
+func Save(p *plot.Plot, path string, widthIn, heightIn float64) error {
+	if p == nil {
+		return fmt.Errorf("plots: Save %q: the plot is nil", path)
+	}
+	ext, err := formatOf(path, figureFormats)
+	if err != nil {
+		return err
+	}
+	w, h, err := checkSize(widthIn, heightIn, defaultWidthIn, defaultHeightIn)
+	if err != nil {
+		return err
+	}
+	c := newCanvas(ext, vg.Length(w)*vg.Inch, vg.Length(h)*vg.Inch)
+	if err := render(path, func() { p.Draw(draw.New(c)) }); err != nil {
+		return err
+	}
+	return writeCanvas(c, path)
+}
+
+// Panel is one subplot of SavePanels: its own title, y label and y scale,
+// holding one or more series (say, train and test of one metric).
+type Panel struct {
+	Title, YLabel string
+	Series        []Series
+}
+
+// titleBand is the height reserved above the panels for the figure title.
+const titleBand = 0.4 // inches
+
+// SavePanels draws panels in a grid of cols columns, each with its own y
+// scale, and writes them as one image to path (.png, .svg or .pdf, by
+// extension). This is the figure `vaexp plot RUN` writes: one panel per
+// metric, train and test overlaid.
+//
+// opt applies to every panel: XLabel labels every x-axis, YLabel is used
+// where a panel has none, LogY and Smooth apply throughout, and Title
+// becomes a figure title above the grid. Width and Height are the size of
+// one panel in inches (0 selects 4×3), so the image is cols·Width wide and
+// rows·Height tall, plus 0.4 inch when there is a title. A series name
+// keeps its colour across panels. cols larger than len(panels) is reduced
+// to len(panels).
+func SavePanels(path string, panels []Panel, cols int, opt CurveOptions) error {
+	ext, err := formatOf(path, figureFormats)
+	if err != nil {
+		return err
+	}
+	if err := opt.validate(); err != nil {
+		return err
+	}
+	if len(panels) == 0 {
+		return fmt.Errorf("plots: SavePanels %q: no panels to draw: %w", path, errNoData)
+	}
+	if cols < 1 {
+		return fmt.Errorf("plots: SavePanels %q: cols is %d; it must be at least 1", path, cols)
+	}
+	cols = min(cols, len(panels))
+	rows := (len(panels) + cols - 1) / cols
+	pw, ph := opt.size(panelWidthIn, panelHeightIn)
+
+	// One look per series name, in order of first appearance, so "train"
+	// is the same colour in every panel.
+	looks := map[string]lineLook{}
+	grid := make([][]*plot.Plot, rows)
+	for r := range grid {
+		grid[r] = make([]*plot.Plot, cols)
+	}
+	for i, pan := range panels {
+		if len(pan.Series) == 0 {
+			return fmt.Errorf("plots: panel %d (%q) has no series: %w", i, pan.Title, errNoData)
+		}
+		ls := make([]lineLook, len(pan.Series))
+		for j, s := range pan.Series {
+			key := s.Name
+			if key == "" {
+				key = "\x00" + strconv.Itoa(j) // unnamed series: by position
+			}
+			l, ok := looks[key]
+			if !ok {
+				l = lookFor(len(looks))
+				looks[key] = l
+			}
+			ls[j] = l
+		}
+		sub := opt
+		sub.Title = pan.Title
+		if pan.YLabel != "" {
+			sub.YLabel = pan.YLabel
+		}
+		p, err := curvesPlot(pan.Series, ls, sub, pw, ph)
+		if err != nil {
+			return fmt.Errorf("plots: panel %d (%q): %w", i, pan.Title, err)
+		}
+		grid[i/cols][i%cols] = p
+	}
+
+	band := 0.0
+	if opt.Title != "" {
+		band = titleBand
+	}
+	W := vg.Length(float64(cols)*pw) * vg.Inch
+	H := vg.Length(float64(rows)*ph+band) * vg.Inch
+	c := newCanvas(ext, W, H)
+	err = render(path, func() {
+		dc := draw.New(c)
+		dc.SetColor(color.White)
+		dc.Fill(dc.Rectangle.Path())
+		if opt.Title != "" {
+			sty := text.Style{Color: color.Black, Font: sans(14), XAlign: draw.XCenter, YAlign: draw.YCenter, Handler: plot.DefaultTextHandler}
+			band := vg.Length(band) * vg.Inch
+			dc.FillText(sty, vg.Point{X: dc.Center().X, Y: dc.Max.Y - band/2}, opt.Title)
+			dc.Max.Y -= band
+		}
+		tiles := draw.Tiles{
+			Rows: rows, Cols: cols,
+			PadX: vg.Points(14), PadY: vg.Points(10),
+			PadTop: vg.Points(4), PadBottom: vg.Points(4),
+			PadLeft: vg.Points(4), PadRight: vg.Points(8),
+		}
+		canvases := plot.Align(grid, tiles, dc)
+		for r := range grid {
+			for col, p := range grid[r] {
+				if p != nil {
+					p.Draw(canvases[r][col])
+				}
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return writeCanvas(c, path)
+}

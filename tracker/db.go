@@ -1,0 +1,315 @@
+// Package tracker records experiments, runs, parameters, metrics, tags and
+// artifacts in a single SQLite file. It is the only package in vaexp that
+// speaks SQL: callers get plain Go values back and a Recorder that batches
+// metric writes off the training hot path.
+//
+// The file is an ordinary SQLite database in WAL mode; SCHEMA.md documents
+// the tables and shows queries for the sqlite3 CLI and Python. Times are
+// stored as REAL unix seconds (UTC); a NaN metric value is stored as NULL
+// and read back as NaN.
+package tracker
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+)
+
+// EnvDB is the environment variable that overrides DefaultPath.
+const EnvDB = "VAEXP_DB"
+
+// HeartbeatInterval is how often a live Recorder refreshes its run's
+// heartbeat_at. MarkStale's maxAge should be several times longer.
+const HeartbeatInterval = 5 * time.Second
+
+// busyTimeout is how long SQLite itself waits for a lock before returning
+// SQLITE_BUSY; withRetry adds a few backed-off attempts on top.
+const busyTimeout = 10 * time.Second
+
+// ErrNotFound is wrapped by every error about a run or artifact that does not
+// exist, so callers can test for it with errors.Is.
+var ErrNotFound = errors.New("not found")
+
+// DB is an open tracker database. It is safe for concurrent use.
+type DB struct {
+	path string
+	sql  *sql.DB
+
+	// wmu serializes this process's write transactions so they queue in Go
+	// instead of spinning in SQLite's busy handler.
+	wmu sync.Mutex
+
+	mu        sync.Mutex
+	recorders map[*Recorder]struct{}
+	closed    bool
+}
+
+// DefaultPath returns $VAEXP_DB if set, else "vaexp.db" in the working
+// directory.
+func DefaultPath() string {
+	if p := os.Getenv(EnvDB); p != "" {
+		return p
+	}
+	return "vaexp.db"
+}
+
+// Open opens the tracker database at path, creating the file (but not its
+// directory) if needed, switching it to WAL mode and migrating its schema to
+// the version this build knows. If Open created the file and then fails, it
+// removes it again.
+func Open(path string) (*DB, error) {
+	return openWith(path, busyTimeout)
+}
+
+func openWith(path string, busy time.Duration) (*DB, error) {
+	if path == "" {
+		return nil, fmt.Errorf("open tracker: empty database path (set --db or %s)", EnvDB)
+	}
+	existed, err := checkPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("open tracker %q: %w", path, err)
+	}
+	sdb, err := sql.Open("sqlite3", dsn(path, busy))
+	if err != nil {
+		return nil, fmt.Errorf("open tracker %q: %w", path, err)
+	}
+	db := &DB{path: path, sql: sdb, recorders: map[*Recorder]struct{}{}}
+	if err := db.init(); err != nil {
+		sdb.Close()
+		if !existed {
+			for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+				os.Remove(path + suffix)
+			}
+		}
+		return nil, fmt.Errorf("open tracker %q: %w", path, explainOpenError(err))
+	}
+	return db, nil
+}
+
+// checkPath reports whether path already exists and rejects paths SQLite
+// could only fail on with a vaguer message.
+func checkPath(path string) (existed bool, err error) {
+	if fi, err := os.Stat(path); err == nil {
+		if fi.IsDir() {
+			return true, fmt.Errorf("is a directory (pass a file path such as %q with --db or %s)", filepath.Join(path, "vaexp.db"), EnvDB)
+		}
+		return true, nil
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("directory %q does not exist (create it, or set --db or %s)", dir, EnvDB)
+	case !fi.IsDir():
+		return false, fmt.Errorf("%q is not a directory (set --db or %s to a path inside a directory)", dir, EnvDB)
+	}
+	return false, nil
+}
+
+// dsn builds a go-sqlite3 URI. The path is percent-escaped so names with
+// '?', '#' or '%' still open the intended file.
+func dsn(path string, busy time.Duration) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
+	return fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=on&_txlock=immediate&_busy_timeout=%d&_stmt_cache_size=32",
+		esc, busy.Milliseconds())
+}
+
+// init connects, checks the file is ours and migrates it.
+func (db *DB) init() error {
+	ctx := context.Background()
+	db.sql.SetMaxIdleConns(4)
+	// Connecting runs PRAGMA journal_mode=WAL, the first statement that
+	// reads the file header, so a corrupt file fails here.
+	if err := db.sql.PingContext(ctx); err != nil {
+		return err
+	}
+	v, err := userVersion(ctx, db.sql)
+	if err != nil {
+		return err
+	}
+	if v > currentVersion() {
+		return fmt.Errorf("schema version %d is newer than this vaexp build supports (%d); upgrade vaexp or use another --db", v, currentVersion())
+	}
+	if v == 0 {
+		var n int
+		err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'`).Scan(&n)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("database has %d tables but no vaexp schema version (another program's database? choose another with --db or %s)", n, EnvDB)
+		}
+	}
+	if v < currentVersion() {
+		return migrate(ctx, db.sql, currentVersion())
+	}
+	return nil
+}
+
+// explainOpenError adds the likely fix to SQLite's terse open errors.
+func explainOpenError(err error) error {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code {
+	case sqlite3.ErrCantOpen, sqlite3.ErrPerm, sqlite3.ErrReadonly:
+		return fmt.Errorf("%w (is the directory writable? set --db or %s)", err, EnvDB)
+	case sqlite3.ErrNotADB, sqlite3.ErrCorrupt:
+		return fmt.Errorf("%w (not a vaexp tracker file? choose another with --db or %s)", err, EnvDB)
+	}
+	return err
+}
+
+// Close flushes and stops every Recorder still open on db (their runs stay
+// 'running' until MarkStale or a later Finish), then closes the file.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return nil
+	}
+	db.closed = true
+	recs := make([]*Recorder, 0, len(db.recorders))
+	for r := range db.recorders {
+		recs = append(recs, r)
+	}
+	db.mu.Unlock()
+	var errs []error
+	for _, r := range recs {
+		if err := r.shutdown(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := db.sql.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close tracker %q: %w", db.path, err))
+	}
+	return errors.Join(errs...)
+}
+
+// Path returns the path db was opened with.
+func (db *DB) Path() string { return db.path }
+
+// SchemaVersion returns the database's schema version (PRAGMA user_version).
+func (db *DB) SchemaVersion() (int, error) {
+	v, err := userVersion(context.Background(), db.sql)
+	if err != nil {
+		return 0, fmt.Errorf("read schema version of %q: %w", db.path, err)
+	}
+	return v, nil
+}
+
+// write runs fn in one write transaction (BEGIN IMMEDIATE), retrying the
+// whole transaction if SQLite still reports the file busy after its own
+// busy timeout. fn must be safe to call again after a rollback.
+func (db *DB) write(fn func(tx *sql.Tx) error) error {
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	return withRetry(func() error {
+		tx, err := db.sql.Begin()
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
+}
+
+// retryDelays are the pauses between attempts of a busy transaction.
+var retryDelays = []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond, time.Second}
+
+// withRetry calls fn until it succeeds, fails with something other than
+// SQLITE_BUSY/SQLITE_LOCKED, or the retry delays run out.
+func withRetry(fn func() error) error {
+	for i := 0; ; i++ {
+		err := fn()
+		if err == nil || !isBusy(err) || i == len(retryDelays) {
+			return err
+		}
+		time.Sleep(retryDelays[i])
+	}
+}
+
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
+}
+
+// Status values a run can have. A run moves from running to exactly one of
+// the others, or back to running when resumed.
+const (
+	StatusRunning  = "running"
+	StatusFinished = "finished"
+	StatusFailed   = "failed"
+	StatusKilled   = "killed"
+	StatusStalled  = "stalled"
+	StatusPruned   = "pruned"
+)
+
+var statuses = []string{StatusRunning, StatusFinished, StatusFailed, StatusKilled, StatusStalled, StatusPruned}
+
+func checkStatus(s string) error {
+	for _, v := range statuses {
+		if s == v {
+			return nil
+		}
+	}
+	return fmt.Errorf("status %q is not valid (use one of %s)", s, strings.Join(statuses, ", "))
+}
+
+func runNotFound(id int64) error {
+	return fmt.Errorf("run %d %w; list runs with `vaexp runs list`", id, ErrNotFound)
+}
+
+// unixNow is the current time as stored in the database.
+func unixNow() float64 { return toUnix(time.Now()) }
+
+func toUnix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+// fromUnix converts stored seconds back, rounded to the microsecond a float64
+// of today's unix time can hold.
+func fromUnix(s sql.NullFloat64) time.Time {
+	if !s.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(int64(math.Round(s.Float64 * 1e6))).UTC()
+}
+
+// nullIfNaN maps NaN to SQL NULL, which is what SQLite would store anyway;
+// doing it explicitly keeps the convention visible.
+func nullIfNaN(v float64) any {
+	if math.IsNaN(v) {
+		return nil
+	}
+	return v
+}
+
+func nanIfNull(v sql.NullFloat64) float64 {
+	if !v.Valid {
+		return math.NaN()
+	}
+	return v.Float64
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

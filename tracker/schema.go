@@ -1,0 +1,161 @@
+package tracker
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migration is one schema version: the SQL steps that take a database from
+// version-1 to version. Steps run in order inside a single transaction that
+// also bumps PRAGMA user_version, so a crash leaves the old version intact.
+type migration struct {
+	version int
+	name    string
+	steps   []string
+}
+
+// migrations is the ordered schema history. Never edit a released entry;
+// append a new one. SCHEMA.md documents the resulting schema.
+var migrations = []migration{
+	{
+		version: 1,
+		name:    "initial tables",
+		steps: []string{
+			`CREATE TABLE experiments (
+				id         INTEGER PRIMARY KEY,
+				name       TEXT NOT NULL UNIQUE,
+				created_at REAL NOT NULL
+			)`,
+			`CREATE TABLE runs (
+				id            INTEGER PRIMARY KEY AUTOINCREMENT,
+				experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+				name          TEXT NOT NULL DEFAULT '',
+				family        TEXT NOT NULL DEFAULT '',
+				status        TEXT NOT NULL DEFAULT 'running'
+				              CHECK (status IN ('running','finished','failed','killed','stalled','pruned')),
+				started_at    REAL NOT NULL,
+				ended_at      REAL,
+				seed          INTEGER NOT NULL DEFAULT 0,
+				backend       TEXT NOT NULL DEFAULT '',
+				command       TEXT NOT NULL DEFAULT '',
+				git_commit    TEXT NOT NULL DEFAULT '',
+				host          TEXT NOT NULL DEFAULT '',
+				pid           INTEGER NOT NULL DEFAULT 0,
+				run_dir       TEXT NOT NULL DEFAULT '',
+				error         TEXT
+			)`,
+			`CREATE TABLE params (
+				run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+				key        TEXT NOT NULL,
+				type       TEXT NOT NULL CHECK (type IN ('int','float','string','bool')),
+				value_text TEXT NOT NULL,
+				value_num  REAL,
+				PRIMARY KEY (run_id, key)
+			) WITHOUT ROWID`,
+			`CREATE TABLE metrics (
+				run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+				key    TEXT NOT NULL,
+				step   INTEGER NOT NULL,
+				value  REAL,
+				time   REAL NOT NULL,
+				PRIMARY KEY (run_id, key, step)
+			) WITHOUT ROWID`,
+			`CREATE TABLE latest_metrics (
+				run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+				key       TEXT NOT NULL,
+				step      INTEGER NOT NULL,
+				value     REAL,
+				min_value REAL,
+				max_value REAL,
+				PRIMARY KEY (run_id, key)
+			) WITHOUT ROWID`,
+			`CREATE TABLE tags (
+				run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+				key    TEXT NOT NULL,
+				value  TEXT NOT NULL,
+				PRIMARY KEY (run_id, key)
+			) WITHOUT ROWID`,
+			`CREATE TABLE artifacts (
+				id         INTEGER PRIMARY KEY,
+				run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+				name       TEXT NOT NULL,
+				step       INTEGER NOT NULL,
+				mime       TEXT NOT NULL DEFAULT '',
+				data       BLOB NOT NULL,
+				created_at REAL NOT NULL,
+				UNIQUE (run_id, name, step)
+			)`,
+		},
+	},
+	{
+		version: 2,
+		name:    "run heartbeats and listing indexes",
+		steps: []string{
+			`ALTER TABLE runs ADD COLUMN heartbeat_at REAL`,
+			// Older runs never beat; their last sign of life is when they ended
+			// or, failing that, when they started.
+			`UPDATE runs SET heartbeat_at = coalesce(ended_at, started_at)`,
+			`CREATE INDEX runs_status_heartbeat ON runs(status, heartbeat_at)`,
+			`CREATE INDEX runs_experiment ON runs(experiment_id, started_at)`,
+			// Filtering runs by a final metric ("loss < 90") scans this index,
+			// not every run's history.
+			`CREATE INDEX latest_metrics_key_value ON latest_metrics(key, value)`,
+		},
+	},
+}
+
+// currentVersion is the schema version this build writes.
+func currentVersion() int { return migrations[len(migrations)-1].version }
+
+// userVersion reads PRAGMA user_version through q.
+func userVersion(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (int, error) {
+	var v int
+	if err := q.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		return 0, err
+	}
+	return v, nil
+}
+
+// migrate brings the database up to version target, one transaction per
+// migration. The version is re-read inside each transaction (which holds the
+// write lock from BEGIN IMMEDIATE), so two processes opening a fresh file at
+// once do not both apply the same migration.
+func migrate(ctx context.Context, db *sql.DB, target int) error {
+	for _, m := range migrations {
+		if m.version > target {
+			break
+		}
+		err := withRetry(func() error {
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			v, err := userVersion(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if v >= m.version {
+				return nil
+			}
+			for _, s := range m.steps {
+				if _, err := tx.ExecContext(ctx, s); err != nil {
+					return err
+				}
+			}
+			// PRAGMA takes no placeholders; the version is a constant from
+			// the migrations table, not user input.
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version)); err != nil {
+				return err
+			}
+			return tx.Commit()
+		})
+		if err != nil {
+			return fmt.Errorf("migrate schema to v%d (%s): %w", m.version, m.name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package vae
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/layers/activation"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// Init selects how Dense layers initialize their weights.
+type Init string
+
+const (
+	// InitPyTorch draws weights and biases from U(−1/√fan_in, 1/√fan_in), PyTorch's
+	// nn.Linear default. It is vaexp's default: the reference MNIST VAE
+	// (pytorch/examples) reaches a test negative ELBO of 105.3–105.8 nats after
+	// 10 epochs with it, against 106.5–106.7 with He-normal.
+	InitPyTorch Init = "pytorch"
+	// InitHe draws weights from N(0, 2/fan_in) with zero biases, GoMLX's default.
+	InitHe Init = "he"
+)
+
+// Inits lists the valid initializations.
+var Inits = []Init{InitPyTorch, InitHe}
+
+// ParseInit validates an initialization name.
+func ParseInit(s string) (Init, error) {
+	for _, i := range Inits {
+		if string(i) == s {
+			return i, nil
+		}
+	}
+	return "", fmt.Errorf("unknown init %q: use one of %v", s, Inits)
+}
+
+// Dense is a fully connected layer over the last axis of x with a bias,
+// creating "weights" [in, out] and "biases" [out] under scope.
+func Dense(scope *model.Scope, x *graph.Node, out int, init Init) *graph.Node {
+	g := x.Graph()
+	in := x.Shape().Dimensions[x.Rank()-1]
+	dtype := x.DType()
+	weightInit, biasInit := initializers(scope, init, in)
+	w := scope.WithInitializer(weightInit).VariableWithShape("weights", shapes.Make(dtype, in, out)).NodeValue(g)
+	b := scope.WithInitializer(biasInit).VariableWithShape("biases", shapes.Make(dtype, out)).NodeValue(g)
+	var y *graph.Node
+	if x.Rank() == 2 {
+		y = graph.MatMul(x, w)
+	} else {
+		y = graph.Einsum("...i,io->...o", x, w)
+	}
+	return graph.Add(y, graph.ExpandLeftToRank(b, y.Rank()))
+}
+
+// initializers returns the weight and bias initializers for a layer with the given fan-in.
+func initializers(scope *model.Scope, init Init, fanIn int) (weights, biases model.VariableInitializer) {
+	switch init {
+	case InitHe:
+		std := math.Sqrt(2 / float64(max(fanIn, 1)))
+		return func(g *graph.Graph, shape shapes.Shape) *graph.Node {
+				return graph.MulScalar(scope.RandomNormal(g, shape), std)
+			}, func(g *graph.Graph, shape shapes.Shape) *graph.Node {
+				return graph.Zeros(g, shape)
+			}
+	default: // InitPyTorch
+		bound := 1 / math.Sqrt(float64(max(fanIn, 1)))
+		uniform := func(g *graph.Graph, shape shapes.Shape) *graph.Node {
+			u := scope.RandomUniform(g, shape) // [0, 1)
+			return graph.MulScalar(graph.AddScalar(u, -0.5), 2*bound)
+		}
+		return uniform, uniform
+	}
+}
+
+// MLP applies Dense layers of the given hidden widths with ReLU between them
+// and a final linear Dense of width out, under scope's "layer_<i>" sub-scopes.
+func MLP(scope *model.Scope, x *graph.Node, hidden []int, out int, init Init) *graph.Node {
+	for i, h := range hidden {
+		x = activation.Relu(Dense(scope.At("layer_%d", i), x, h, init))
+	}
+	return Dense(scope.At("layer_%d", len(hidden)), x, out, init)
+}
+
+// Flatten reshapes [B, ...] to [B, prod(...)].
+func Flatten(x *graph.Node) *graph.Node {
+	return graph.Reshape(x, x.Shape().Dimensions[0], -1)
+}
