@@ -1,0 +1,84 @@
+package experiments
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+
+	"github.com/vaexp/vaexp/plots"
+	"github.com/vaexp/vaexp/tracker"
+	"github.com/vaexp/vaexp/vae"
+)
+
+// Trained is a run's model restored from its last checkpoint, for sampling,
+// reconstruction, encoding and evaluation after training.
+type Trained struct {
+	RunID   int64
+	Dir     string
+	Spec    Spec
+	Model   vae.Model
+	Store   *model.Store
+	Backend compute.Backend
+}
+
+// Load restores run id's model from the checkpoint in its folder.
+func Load(db *tracker.DB, id int64) (*Trained, error) {
+	run, err := db.Run(id)
+	if err != nil {
+		return nil, err
+	}
+	if run.RunDir == "" {
+		return nil, fmt.Errorf("run %d has no folder recorded (it failed before training started)", id)
+	}
+	spec, err := LoadSpec(filepath.Join(run.RunDir, "spec.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("run %d: %w", id, err)
+	}
+	cfg, err := spec.Validate()
+	if err != nil {
+		return nil, fmt.Errorf("run %d: %w", id, err)
+	}
+	backend, err := NewBackend()
+	if err != nil {
+		return nil, err
+	}
+	store := model.NewStore()
+	if err := store.SetRNGStateFromSeed(spec.Seed); err != nil {
+		return nil, err
+	}
+	ckpt, err := checkpoint.Build(store).Dir(filepath.Join(run.RunDir, "checkpoint")).Done()
+	if err != nil {
+		return nil, fmt.Errorf("run %d checkpoint: %w", id, err)
+	}
+	if ok, err := ckpt.HasCheckpoints(); err != nil || !ok {
+		return nil, fmt.Errorf("run %d has no checkpoint in %s (it stopped before its first save)", id, filepath.Join(run.RunDir, "checkpoint"))
+	}
+	return &Trained{RunID: id, Dir: run.RunDir, Spec: spec, Model: cfg.Build(spec.Shape()), Store: store, Backend: backend}, nil
+}
+
+// Generate draws n samples (pixel means), labels cycling 0..9 for conditional families.
+func (t *Trained) Generate(n int) ([][]float32, error) {
+	var imgs [][]float32
+	err := catch(func() (err error) {
+		imgs, err = generate(t.Backend, t.Store, t.Model, n, t.Spec.Shape().Classes)
+		return err
+	})
+	return imgs, err
+}
+
+// SampleGrid draws n samples and returns them as a PNG grid with cols columns.
+func (t *Trained) SampleGrid(n, cols int) ([]byte, error) {
+	imgs, err := t.Generate(n)
+	if err != nil {
+		return nil, err
+	}
+	sh := t.Spec.Shape()
+	img, err := plots.ImageGrid(imgs, sh.Height, sh.Width, cols, plots.GridOptions{Scale: 2})
+	if err != nil {
+		return nil, err
+	}
+	return plots.EncodePNG(img)
+}
