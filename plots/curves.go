@@ -225,8 +225,39 @@ func (cv *curve) Plot(c draw.Canvas, p *plot.Plot) {
 		for i, q := range run {
 			pts[i] = vg.Point{X: trX(q.x), Y: trY(q.y)}
 		}
-		c.StrokeLines(cv.line, c.ClipLinesXY(pts)...)
+		c.StrokeLines(cv.line, c.ClipLinesXY(decimate(pts, vg.Points(0.25)))...)
 	}
+}
+
+// decimate thins a long polyline for drawing: consecutive points within
+// one bucket of x width collapse to the first, lowest, highest and last of
+// them, which draws the same envelope. A million-step loss curve would
+// otherwise take seconds to rasterize for a few hundred pixel columns.
+func decimate(pts []vg.Point, bucket vg.Length) []vg.Point {
+	if len(pts) < 4096 {
+		return pts
+	}
+	out := make([]vg.Point, 0, 4096)
+	for i := 0; i < len(pts); {
+		b := math.Floor(float64(pts[i].X / bucket))
+		lo, hi, j := i, i, i
+		for ; j < len(pts) && math.Floor(float64(pts[j].X/bucket)) == b; j++ {
+			if pts[j].Y < pts[lo].Y {
+				lo = j
+			}
+			if pts[j].Y > pts[hi].Y {
+				hi = j
+			}
+		}
+		keep := []int{i, min(lo, hi), max(lo, hi), j - 1}
+		for k, idx := range keep {
+			if k == 0 || idx != keep[k-1] {
+				out = append(out, pts[idx])
+			}
+		}
+		i = j
+	}
+	return out
 }
 
 // DataRange implements plot.DataRanger over the drawable points only; with

@@ -726,3 +726,27 @@ func TestErrorBars(t *testing.T) {
 	_, err = ErrorBars(cat, CurveOptions{Smooth: 4})
 	wantErr(t, err, "Smooth")
 }
+
+func TestDecimateKeepsEnvelope(t *testing.T) {
+	var pts []vg.Point
+	for i := range 100000 {
+		pts = append(pts, vg.Point{X: vg.Length(i) / 1000, Y: vg.Length(math.Sin(float64(i)))})
+	}
+	out := decimate(pts, 1)
+	if len(out) > 4*100+1 {
+		t.Errorf("decimated to %d points, want at most 4 per bucket (401)", len(out))
+	}
+	lo, hi := out[0].Y, out[0].Y
+	for _, p := range out {
+		lo, hi = min(lo, p.Y), max(hi, p.Y)
+	}
+	if hi < 0.9999 || lo > -0.9999 {
+		t.Errorf("decimated envelope [%v, %v] lost the extremes ±1", lo, hi)
+	}
+	if out[0] != pts[0] || out[len(out)-1] != pts[len(pts)-1] {
+		t.Error("decimation moved the end points")
+	}
+	if short := pts[:100]; len(decimate(short, 1)) != 100 {
+		t.Error("short polylines must be drawn as they are")
+	}
+}

@@ -123,7 +123,7 @@ func dsn(path string, busy time.Duration) string {
 		abs = path
 	}
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
-	return fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=on&_txlock=immediate&_busy_timeout=%d&_stmt_cache_size=32",
+	return fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=on&_txlock=immediate&_busy_timeout=%d&_stmt_cache_size=32&_cache_size=-32000",
 		esc, busy.Milliseconds())
 }
 

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -319,56 +320,70 @@ func (r *Recorder) flush(forceBeat bool) error {
 
 // latestAgg is one key's contribution of a batch to latest_metrics.
 type latestAgg struct {
-	step     int64
-	value    float64
-	min, max float64 // NaN when the batch had no non-NaN value
-	dirty    bool    // a row replaced an existing one: recompute from metrics
+	step        int64
+	value       float64
+	min, max    float64 // NaN when the batch had no non-NaN value
+	lastInBatch int64
+	dirty       bool // some row may replace a stored or batched one: recompute from metrics
 }
 
-// writeMetrics inserts rows and keeps latest_metrics in step. A plain insert
-// lets latest_metrics be updated incrementally; a row that replaces an
-// existing (key, step) may have removed the old min or max, so that key is
-// recomputed from its history instead.
+// insertChunks are the rows-per-statement sizes writeMetrics uses: powers of
+// two, so every statement text repeats and stays in the driver's cache.
+var insertChunks = []int{128, 32, 8, 2, 1}
+
+// insertSQL[n] inserts n metric rows; placeholders only, never values.
+var insertSQL = func() map[int]string {
+	m := map[int]string{}
+	for _, n := range insertChunks {
+		m[n] = "INSERT OR REPLACE INTO metrics(run_id, key, step, value, time) VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", n), ", ")
+	}
+	return m
+}()
+
+// writeMetrics inserts rows (later rows replace earlier ones at the same key
+// and step) and keeps latest_metrics in step. A key whose rows only extend
+// its history past the stored latest step is updated incrementally; a key
+// where some row may replace an existing value (its old value may have been
+// the min or max) is recomputed from its history instead.
 func writeMetrics(tx *sql.Tx, runID int64, rows []metricRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	ins, err := tx.Prepare(`INSERT INTO metrics(run_id, key, step, value, time) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT(run_id, key, step) DO NOTHING`)
+	stored := map[string]int64{}
+	q, err := tx.Query(`SELECT key, step FROM latest_metrics WHERE run_id = ?`, runID)
 	if err != nil {
 		return err
 	}
-	defer ins.Close()
-	var upd *sql.Stmt
-	aggs := map[string]*latestAgg{}
-	for _, m := range rows {
-		v := nullIfNaN(m.value)
-		res, err := ins.Exec(runID, m.key, m.step, v, m.time)
-		if err != nil {
-			return fmt.Errorf("metric %q step %d: %w", m.key, m.step, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
+	for q.Next() {
+		var k string
+		var st int64
+		if err := q.Scan(&k, &st); err != nil {
+			q.Close()
 			return err
 		}
+		stored[k] = st
+	}
+	q.Close()
+	if err := q.Err(); err != nil {
+		return err
+	}
+
+	aggs := map[string]*latestAgg{}
+	for _, m := range rows {
 		a := aggs[m.key]
 		if a == nil {
 			a = &latestAgg{step: m.step, value: m.value, min: math.NaN(), max: math.NaN()}
+			if st, ok := stored[m.key]; ok && m.step <= st {
+				a.dirty = true
+			}
 			aggs[m.key] = a
-		}
-		if n == 0 {
-			if upd == nil {
-				if upd, err = tx.Prepare(`UPDATE metrics SET value = ?, time = ? WHERE run_id = ? AND key = ? AND step = ?`); err != nil {
-					return err
-				}
-				defer upd.Close()
-			}
-			if _, err := upd.Exec(v, m.time, runID, m.key, m.step); err != nil {
-				return fmt.Errorf("metric %q step %d: %w", m.key, m.step, err)
-			}
+		} else if m.step <= a.lastInBatch {
 			a.dirty = true
-			continue
+		} else if st, ok := stored[m.key]; ok && m.step <= st {
+			a.dirty = true
 		}
+		a.lastInBatch = m.step
 		if m.step >= a.step {
 			a.step, a.value = m.step, m.value
 		}
@@ -381,6 +396,24 @@ func writeMetrics(tx *sql.Tx, runID int64, rows []metricRow) error {
 			}
 		}
 	}
+
+	args := make([]any, 0, 5*insertChunks[0])
+	for i, ci := 0, 0; i < len(rows); {
+		n := insertChunks[ci]
+		if len(rows)-i < n {
+			ci++
+			continue
+		}
+		args = args[:0]
+		for _, m := range rows[i : i+n] {
+			args = append(args, runID, m.key, m.step, nullIfNaN(m.value), m.time)
+		}
+		if _, err := tx.Exec(insertSQL[n], args...); err != nil {
+			return fmt.Errorf("insert metrics (keys %q.., steps %d..): %w", rows[i].key, rows[i].step, err)
+		}
+		i += n
+	}
+
 	for key, a := range aggs {
 		if a.dirty {
 			if err := recomputeLatest(tx, runID, key); err != nil {
