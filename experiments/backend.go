@@ -13,7 +13,9 @@ import (
 
 // SIMDEnabled reports whether this binary was built with GOEXPERIMENT=simd.
 // Without it the pure-Go backend compiles and runs, silently, about 12× slower.
-func SIMDEnabled() bool { return strings.Contains(runtime.Version(), "X:simd") || strings.Contains(runtime.Version(), "simd") }
+func SIMDEnabled() bool {
+	return strings.Contains(runtime.Version(), "X:simd") || strings.Contains(runtime.Version(), "simd")
+}
 
 // SIMDWarning is the start-up warning for a binary built without SIMD, or "".
 func SIMDWarning() string {

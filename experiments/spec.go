@@ -12,8 +12,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/vaexp/vaexp/variants"
 	"github.com/vaexp/vaexp/vae"
+	"github.com/vaexp/vaexp/variants"
 )
 
 // Spec describes one run: the family and its hyperparameters, the data, the

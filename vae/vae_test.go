@@ -230,5 +230,4 @@ func TestParseInit(t *testing.T) {
 	}
 }
 
-
 func shapesF32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Float32, dims...) }

@@ -9,8 +9,8 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
-	"github.com/vaexp/vaexp/variants"
 	"github.com/vaexp/vaexp/vae"
+	"github.com/vaexp/vaexp/variants"
 )
 
 func TestVAETermsFinite(t *testing.T) {
