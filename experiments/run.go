@@ -369,6 +369,13 @@ func (r *runner) loop(ctx context.Context, trainer *train.Trainer, ckpt *checkpo
 	lastSave := time.Now()
 	var durations []time.Duration
 	for step := start; step < total; step++ {
+		if ctx.Err() != nil {
+			// Interrupted between steps: everything up to here is recorded; save it.
+			if err := ckpt.Save(); err != nil {
+				return fmt.Errorf("save checkpoint on interrupt: %w", err)
+			}
+			return fmt.Errorf("interrupted at step %d (resume with --resume %d): %w", step, r.rec.RunID(), ctx.Err())
+		}
 		batch := <-batches
 		began := time.Now()
 		go func(step int) {
@@ -379,21 +386,13 @@ func (r *runner) loop(ctx context.Context, trainer *train.Trainer, ckpt *checkpo
 			out.err = catch(func() (err error) { out.metrics, err = trainer.TrainStep(batch); return err })
 			results <- out
 		}(step)
+		// A step is short: an interrupt waits for it and is handled at the top
+		// of the next iteration; only the watchdog abandons a running step.
 		var out stepOut
 		select {
 		case out = <-results:
 		case <-dog.fired:
 			return r.stalled(step, dog.waited)
-		case <-ctx.Done():
-			select { // let the running step finish, then save what it learned
-			case out = <-results:
-			case <-dog.fired:
-				return r.stalled(step, dog.waited)
-			}
-			if out.err == nil {
-				_ = ckpt.Save()
-			}
-			return fmt.Errorf("interrupted at step %d (resume with --resume %d): %w", step+1, r.rec.RunID(), ctx.Err())
 		}
 		if out.err != nil {
 			return fmt.Errorf("step %d: %w", step+1, out.err)
