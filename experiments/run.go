@@ -15,12 +15,10 @@ import (
 	"time"
 
 	"github.com/gomlx/compute"
-	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
 	"github.com/gomlx/gomlx/ml/train"
-	"github.com/gomlx/gomlx/ml/train/metric"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"go.yaml.in/yaml/v3"
 
@@ -180,7 +178,6 @@ type runner struct {
 	logMu   sync.Mutex
 
 	train_, val, test *imageSet
-	termNames         []string // the training graph's outputs, set when it is built
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -267,49 +264,7 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 		return fmt.Errorf("checkpoint in %s: %w", r.dir, err)
 	}
 
-	// The training graph: the family's loss, registered as the trainer's main
-	// loss, and its terms returned as one vector so each is recorded.
-	auxByGraph := map[graph.GraphId][]vae.AuxObjective{}
-	var auxMu sync.Mutex
-	modelFn := func(scope *model.Scope, inputs []*graph.Node) []*graph.Node {
-		x := inputs[0]
-		loss := m.Loss(scope.At(modelScope), vae.Batch{X: x, Labels: inputs[1]})
-		train.AddMainLoss(loss.Total())
-		auxMu.Lock()
-		auxByGraph[x.Graph().GraphId()] = loss.Aux
-		auxMu.Unlock()
-		names, nodes := lossOutputs(loss, x.Shape().Dimensions[0])
-		if len(nodes) > maxTerms {
-			panic(fmt.Sprintf("family %s returns %d loss outputs, more than the %d the driver records", spec.Family, len(nodes), maxTerms))
-		}
-		out := make([]*graph.Node, maxTerms)
-		for i := range out {
-			if i < len(nodes) {
-				out[i] = graph.ReduceAllMean(nodes[i])
-			} else {
-				out[i] = graph.ScalarZero(x.Graph(), x.DType())
-			}
-		}
-		r.termNames = names
-		return out
-	}
-	opt := &familyOptimizer{
-		main:       optimizer.Adam().LearningRate(spec.Train.LR).Done(),
-		modelScope: "/" + modelScope,
-		aux: func(g *graph.Graph) []vae.AuxObjective {
-			auxMu.Lock()
-			defer auxMu.Unlock()
-			return auxByGraph[g.GraphId()]
-		},
-	}
-	// GoMLX metrics are scalars fixed when the trainer is made, before the
-	// family's term names are known: one metric per output slot.
-	termMetrics := make([]metric.Interface, maxTerms)
-	for i := range termMetrics {
-		termMetrics[i] = metric.NewBaseMetric(fmt.Sprintf("term%d", i), fmt.Sprintf("t%d", i), "term",
-			func(_ *model.Scope, _, predictions []*graph.Node) *graph.Node { return predictions[i] }, nil)
-	}
-	trainer := train.NewTrainer(r.backend, store, modelFn, nil, opt, termMetrics, nil)
+	trainer, names := newTrainer(r.backend, store, m, spec.Family, spec.Train.LR)
 
 	sched, err := newSchedule(r.train_.im.N, spec.Train.BatchSize, spec.Seed)
 	if err != nil {
@@ -338,7 +293,7 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 	if err != nil {
 		return err
 	}
-	loopErr := r.loop(ctx, trainer, ckpt, sched, eval, start, total, res)
+	loopErr := r.loop(ctx, trainer, *names, ckpt, sched, eval, start, total, res)
 	res.Steps = int(optimizer.GetGlobalStep(store))
 	if loopErr != nil {
 		return loopErr
@@ -348,7 +303,7 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 
 // loop runs steps [start, total): record terms, check them, checkpoint,
 // validate each epoch, watch for stalls.
-func (r *runner) loop(ctx context.Context, trainer *train.Trainer, ckpt *checkpoint.Handler, sched *schedule,
+func (r *runner) loop(ctx context.Context, trainer *train.Trainer, names []string, ckpt *checkpoint.Handler, sched *schedule,
 	eval *evaluator, start, total int, res *Result) error {
 	spec := r.spec
 	logEvery := max(spec.Train.LogEvery, 1)
@@ -400,7 +355,7 @@ func (r *runner) loop(ctx context.Context, trainer *train.Trainer, ckpt *checkpo
 		d := time.Since(began)
 		dog.stepDone(d)
 		durations = append(durations, d)
-		terms := readTerms(out.metrics, r.termNames)
+		terms := readTerms(out.metrics, names)
 		gstep := step + 1
 		if bad := nonFinite(terms); bad != "" {
 			return fmt.Errorf("loss is not finite at step %d (%s); lower --lr or check the data; the last checkpoint is kept, resume with --resume %d",
@@ -528,9 +483,6 @@ func (r *runner) saveGrid(name string, step int64, imgs, recons [][]float32) err
 	}
 	return r.rec.LogArtifact(name, step, "image/png", png)
 }
-
-// maxTerms bounds the loss outputs a family may return (terms, loss, nelbo).
-const maxTerms = 16
 
 // readTerms reads the trainer's outputs, [loss, moving-average loss, one
 // scalar per output slot], into the named terms, and frees them.

@@ -20,7 +20,7 @@ func quickSpec() Spec {
 	return s
 }
 
-func openDB(t *testing.T) *tracker.DB {
+func openDB(t testing.TB) *tracker.DB {
 	t.Helper()
 	db, err := tracker.Open(filepath.Join(t.TempDir(), "vaexp.db"))
 	if err != nil {

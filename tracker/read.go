@@ -61,7 +61,8 @@ func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 	return r, err
 }
 
-// Run returns one run.
+// Run returns one run; an unknown id gives an error wrapping ErrNotFound
+// that names the id and how to list runs.
 func (db *DB) Run(id int64) (Run, error) {
 	r, err := scanRun(db.sql.QueryRow(`SELECT `+runColumns+` WHERE r.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {

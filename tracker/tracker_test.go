@@ -615,3 +615,30 @@ func TestCascadeDelete(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultPathAndVersion(t *testing.T) {
+	t.Setenv(EnvDB, "")
+	if got := DefaultPath(); got != "vaexp.db" {
+		t.Errorf("DefaultPath() = %q without %s", got, EnvDB)
+	}
+	t.Setenv(EnvDB, "/data/exp.db")
+	if got := DefaultPath(); got != "/data/exp.db" {
+		t.Errorf("DefaultPath() = %q with %s set", got, EnvDB)
+	}
+	// Odd characters must reach the file system unchanged, not be read as URI syntax.
+	path := filepath.Join(t.TempDir(), "a?b#c%20d.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if db.Path() != path {
+		t.Errorf("Path() = %q, want %q", db.Path(), path)
+	}
+	if v, err := db.SchemaVersion(); err != nil || v != currentVersion() {
+		t.Errorf("SchemaVersion() = %d, %v", v, err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("database not at %q: %v", path, err)
+	}
+}

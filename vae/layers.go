@@ -37,21 +37,34 @@ func ParseInit(s string) (Init, error) {
 }
 
 // Dense is a fully connected layer over the last axis of x with a bias,
-// creating "weights" [in, out] and "biases" [out] under scope.
+// creating "weights" [out, in] and "biases" [out] under scope.
+//
+// Weights are stored output-major ([out, in], GoMLX's DenseLayoutOutputsInput):
+// the weight gradient then comes out of the Go backend's matmul in the
+// variable's own layout, with no transpose of a weight-sized tensor per step.
 func Dense(scope *model.Scope, x *graph.Node, out int, init Init) *graph.Node {
+	return DenseAct(scope, x, out, init, activation.TypeNone)
+}
+
+// DenseAct is Dense followed by an activation, fused where the backend can.
+func DenseAct(scope *model.Scope, x *graph.Node, out int, init Init, act activation.Type) *graph.Node {
 	g := x.Graph()
 	in := x.Shape().Dimensions[x.Rank()-1]
 	dtype := x.DType()
 	weightInit, biasInit := initializers(scope, init, in)
-	w := scope.WithInitializer(weightInit).VariableWithShape("weights", shapes.Make(dtype, in, out)).NodeValue(g)
 	b := scope.WithInitializer(biasInit).VariableWithShape("biases", shapes.Make(dtype, out)).NodeValue(g)
-	var y *graph.Node
-	if x.Rank() == 2 {
-		y = graph.MatMul(x, w)
-	} else {
-		y = graph.Einsum("...i,io->...o", x, w)
+	// Output-major weights: see Dense. (Layout decided 2026-11-25; tests that
+	// inspect "weights" should expect [out, in].)
+	w := scope.WithInitializer(weightInit).VariableWithShape("weights", shapes.Make(dtype, out, in)).NodeValue(g)
+	y := graph.Add(graph.DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{1}, nil), graph.ExpandLeftToRank(b, x.Rank()))
+	switch act {
+	case activation.TypeNone:
+		return y
+	case activation.TypeRelu:
+		return activation.Relu(y)
+	default:
+		return activation.Apply(act, y)
 	}
-	return graph.Add(y, graph.ExpandLeftToRank(b, y.Rank()))
 }
 
 // initializers returns the weight and bias initializers for a layer with the given fan-in.
@@ -78,7 +91,7 @@ func initializers(scope *model.Scope, init Init, fanIn int) (weights, biases mod
 // and a final linear Dense of width out, under scope's "layer_<i>" sub-scopes.
 func MLP(scope *model.Scope, x *graph.Node, hidden []int, out int, init Init) *graph.Node {
 	for i, h := range hidden {
-		x = activation.Relu(Dense(scope.At("layer_%d", i), x, h, init))
+		x = DenseAct(scope.At("layer_%d", i), x, h, init, activation.TypeRelu)
 	}
 	return Dense(scope.At("layer_%d", len(hidden)), x, out, init)
 }

@@ -231,3 +231,43 @@ func TestParseInit(t *testing.T) {
 }
 
 func shapesF32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Float32, dims...) }
+
+func TestLog1pUnit(t *testing.T) {
+	const n = 10001
+	u := make([]float64, n)
+	for i := range u {
+		u[i] = float64(i) / (n - 1)
+	}
+	out := eval(t, 1, func(scope *model.Scope, g *graph.Graph) []*graph.Node {
+		return []*graph.Node{log1pUnit(constF64(g, u, n))}
+	})
+	worst := 0.0
+	for i, v := range u {
+		worst = math.Max(worst, math.Abs(out[0][i]-math.Log1p(v)))
+	}
+	if worst > 2e-9 {
+		t.Errorf("max |log1pUnit(u) − log1p(u)| on [0,1] = %.3g, want ≤ 2e-9", worst)
+	}
+}
+
+// TestBCEMatchesFloat64Reference checks the float32 BCE against a float64
+// reference across the logit range a VAE decoder produces.
+func TestBCEMatchesFloat64Reference(t *testing.T) {
+	var x, l []float32
+	for i := -400; i <= 400; i++ {
+		for _, xv := range []float32{0, 0.25, 1} {
+			x, l = append(x, xv), append(l, float32(i)/10)
+		}
+	}
+	out := eval(t, 1, func(scope *model.Scope, g *graph.Graph) []*graph.Node {
+		xs := graph.Const(g, tensors.FromFlatDataAndDimensions(x, len(x)))
+		ls := graph.Const(g, tensors.FromFlatDataAndDimensions(l, len(l)))
+		return []*graph.Node{BCEWithLogits(xs, ls)}
+	})
+	for i := range x {
+		want := softplus(float64(l[i])) - float64(x[i])*float64(l[i])
+		if d := math.Abs(out[0][i] - want); d > 1e-5+1e-6*math.Abs(want) {
+			t.Fatalf("BCE(x=%g, l=%g) = %.8g, float64 reference %.8g", x[i], l[i], out[0][i], want)
+		}
+	}
+}

@@ -5,11 +5,18 @@ package variants_test
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/gobackend"
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -129,6 +136,209 @@ func lossOnBatch(t *testing.T, family string, params map[string]any, seed int64,
 			t.Errorf("%s: term %s = %v", family, names[i], v)
 		}
 		res[names[i]] = v
+	}
+	return res
+}
+
+// requireOutputs builds family with params on a fresh store and checks the
+// model's other methods on n MNIST images: Generate (labels 0..9 cycling)
+// returns [n, 28, 28, 1] pixel means in [0, 1], Reconstruct returns pixel
+// means shaped like the batch, and Encode returns [n, latent_dim] finite codes.
+func requireOutputs(t *testing.T, family string, params map[string]any, n int) {
+	t.Helper()
+	m, cfg, err := variants.New(family, params, vae.MNISTShape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latent := int(variants.Values(cfg)["latent_dim"].(int64))
+	store := model.NewStore()
+	if err := store.SetRNGStateFromSeed(1); err != nil {
+		t.Fatal(err)
+	}
+	x, y := mnistBatch(t, n)
+	outs, err := model.CallOnceN(gobackend.GetBackend(), store, func(scope *model.Scope, x, y *graph.Node) []*graph.Node {
+		ms := scope.At("model")
+		b := vae.Batch{X: x, Labels: y}
+		labels := graph.ConvertDType(graph.ModScalar(graph.Iota(x.Graph(), shapes.Make(dtypes.Int32, n), 0), 10), dtypes.Int32)
+		m.Loss(ms, b) // creates every variable, as the driver's training graph does first
+		return []*graph.Node{m.Generate(ms, x.Graph(), n, labels), m.Reconstruct(ms, b), m.Encode(ms, b)}
+	}, x, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]int{{n, 28, 28, 1}, {n, 28, 28, 1}, {n, latent}}
+	for i, name := range []string{"Generate", "Reconstruct", "Encode"} {
+		if got := outs[i].Shape().Dimensions; !slices.Equal(got, want[i]) {
+			t.Errorf("%s: %s shape %v, want %v", family, name, got, want[i])
+		}
+		for _, v := range tensors.MustCopyFlatData[float32](outs[i]) {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) || (i < 2 && (v < 0 || v > 1)) {
+				t.Errorf("%s: %s has value %v", family, name, v)
+				break
+			}
+		}
+	}
+}
+
+// variablesAfterSteps trains family for steps steps of batch 64 (main Adam
+// learning rate lr) through experiments.Run and returns the float32 model
+// variables (path → values) read back from the run's checkpoint. Optimizer
+// state kept under the model's scope (an auxiliary Adam's step counter and
+// learning rate) is left out.
+func variablesAfterSteps(t *testing.T, family string, params map[string]any, lr float64, steps int) map[string][]float32 {
+	t.Helper()
+	db, err := tracker.Open(filepath.Join(t.TempDir(), "vaexp.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	spec := experiments.DefaultSpec()
+	spec.Family = family
+	spec.Params = params
+	spec.Data.Limit = 256
+	spec.Data.TestLimit = 64
+	spec.Train.Steps = steps
+	spec.Train.BatchSize = 64
+	spec.Train.LR = lr
+	spec.Eval.BatchSize = 64
+	spec.Eval.Samples = 0
+	res, err := experiments.Run(context.Background(), spec, experiments.Options{DB: db, OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("train %s: %v", family, err)
+	}
+	tr, err := experiments.Load(db, res.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Variables load lazily from the checkpoint: building the loss touches them all.
+	x, y := mnistBatch(t, 8)
+	if _, err := model.CallOnce(tr.Backend, tr.Store, func(scope *model.Scope, x, y *graph.Node) *graph.Node {
+		return tr.Model.Loss(scope.At("model"), vae.Batch{X: x, Labels: y}).Total()
+	}, x, y); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]float32{}
+	for v := range tr.Store.IterVariables() {
+		p := v.Path()
+		if !strings.HasPrefix(p, "/model/") || strings.Contains(p, "/aux_adam/") || strings.Contains(p, "/optimizers/") ||
+			v.Shape().DType != dtypes.Float32 {
+			continue
+		}
+		out[p] = tensors.MustCopyFlatData[float32](v.MustValue())
+	}
+	return out
+}
+
+// requireAuxSeparation checks, through one real training step, that a
+// family's auxiliary objective (whose learning rate is the hyperparameter
+// auxLR, training the variables under the model's sub-scope auxScope) and its
+// main objective each update only their own variables: changing the
+// auxiliary learning rate changes the auxiliary variables and leaves every
+// other variable bit-for-bit unchanged, and changing the main learning rate
+// does the converse. One step suffices: both updates read the same
+// pre-step values, so any cross-talk would show at once.
+func requireAuxSeparation(t *testing.T, family string, params map[string]any, auxLR string, auxScope string) {
+	t.Helper()
+	with := func(lr float64) map[string]any {
+		p := map[string]any{auxLR: lr}
+		for k, v := range params {
+			p[k] = v
+		}
+		return p
+	}
+	base := variablesAfterSteps(t, family, with(1e-4), 1e-3, 1)
+	auxFaster := variablesAfterSteps(t, family, with(1e-2), 1e-3, 1)
+	mainFaster := variablesAfterSteps(t, family, with(1e-4), 1e-2, 1)
+	equal := func(a, b []float32) bool {
+		if len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if a[i] != b[i] {
+				return false
+			}
+		}
+		return true
+	}
+	prefix := "/model/" + auxScope + "/"
+	var nAux, nMain, auxMoved, mainMoved int
+	for p, v := range base {
+		if strings.HasPrefix(p, prefix) {
+			nAux++
+			if !equal(v, mainFaster[p]) {
+				t.Errorf("%s: auxiliary variable %s changed with the main learning rate: the main objective updates it", family, p)
+			}
+			if !equal(v, auxFaster[p]) {
+				auxMoved++
+			}
+		} else {
+			nMain++
+			if !equal(v, auxFaster[p]) {
+				t.Errorf("%s: variable %s changed with %s: the auxiliary objective updates it", family, p, auxLR)
+			}
+			if !equal(v, mainFaster[p]) {
+				mainMoved++
+			}
+		}
+	}
+	if nAux == 0 || nMain == 0 {
+		t.Fatalf("%s: %d variables under %s, %d others: nothing to compare", family, nAux, prefix, nMain)
+	}
+	if auxMoved == 0 {
+		t.Errorf("%s: no variable under %s changed with %s: the auxiliary objective trains nothing", family, prefix, auxLR)
+	}
+	if mainMoved == 0 {
+		t.Errorf("%s: no model variable changed with the main learning rate", family)
+	}
+}
+
+// trainFull trains family with params on the full MNIST training set (grey
+// levels, batch 128, Adam 1e-3, the default spec) for epochs and logs the
+// test metrics and the seconds per epoch; edit (may be nil) adjusts the spec,
+// e.g. Eval.IWAEK. It is the measurement each family reports, minutes long on
+// 2 cores, so it runs only with VAEXP_LONG=1; VAEXP_EPOCHS overrides epochs.
+//
+//	VAEXP_LONG=1 go test -run 'TestVQVAELong' -timeout 60m -v ./variants/
+func trainFull(t *testing.T, family string, params map[string]any, epochs int, edit func(*experiments.Spec)) experiments.Result {
+	t.Helper()
+	if os.Getenv("VAEXP_LONG") == "" {
+		t.Skip("long training; set VAEXP_LONG=1")
+	}
+	if e := os.Getenv("VAEXP_EPOCHS"); e != "" {
+		if _, err := fmt.Sscan(e, &epochs); err != nil {
+			t.Fatalf("VAEXP_EPOCHS=%q: %v", e, err)
+		}
+	}
+	db, err := tracker.Open(filepath.Join(t.TempDir(), "vaexp.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	spec := experiments.DefaultSpec()
+	spec.Family = family
+	spec.Params = params
+	spec.Train.Epochs = epochs
+	spec.Eval.Samples = 0
+	if edit != nil {
+		edit(&spec)
+	}
+	began := time.Now()
+	res, err := experiments.Run(context.Background(), spec, experiments.Options{DB: db, OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("train %s: %v", family, err)
+	}
+	wall := time.Since(began)
+	stepsPerEpoch := res.Steps / epochs
+	t.Logf("%s %v: %d epochs of %d steps in %.1f s (%.1f s/epoch wall incl. data and test eval; median step %s = %.1f s/epoch of steps)",
+		family, params, epochs, stepsPerEpoch, wall.Seconds(), wall.Seconds()/float64(epochs), res.MedianStep,
+		res.MedianStep.Seconds()*float64(stepsPerEpoch))
+	keys := make([]string, 0, len(res.Metrics))
+	for k := range res.Metrics {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		t.Logf("  %s = %.4f", k, res.Metrics[k])
 	}
 	return res
 }

@@ -37,6 +37,15 @@ type Family struct {
 // families is the registry: one line per family.
 var families = []Family{
 	vaeFamily,
+	vqvaeFamily,
+	ladderFamily,
+	aeFamily,
+	cvaeFamily,
+	betaVAEFamily,
+	denoisingVAEFamily,
+	factorVAEFamily,
+	betaTCVAEFamily,
+	aaeFamily,
 }
 
 // All returns the registered families sorted by name.

@@ -1,0 +1,138 @@
+// Command vaexp trains variational autoencoders and inspects the runs
+// recorded in the tracker database.
+//
+//	vaexp train --model vae --epochs 10
+//	vaexp runs list
+//	vaexp runs show last
+//	vaexp plot last --out curves.png
+//	vaexp samples last --out samples.png
+//	vaexp models vae
+//
+// It is thin on purpose: it parses flags into an experiments.Spec, calls the
+// experiments, tracker and plots packages, and prints what they return.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vaexp/vaexp/experiments"
+	"github.com/vaexp/vaexp/tracker"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the process exit status: 0 on
+// success, 1 when the command failed, 2 when the command line itself is wrong.
+func run(args []string, stdout, stderr io.Writer) int {
+	if w := experiments.SIMDWarning(); w != "" {
+		fmt.Fprintln(stderr, w)
+	}
+	root := newRootCmd(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	msg := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+	fmt.Fprintf(stderr, "vaexp: %s\n", msg)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+// usageError marks a mistake in the command line itself (unknown command or
+// flag, wrong number of arguments, unparsable value): exit status 2.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// app holds the global flags every command shares.
+type app struct {
+	dbPath string
+	outDir string
+	// command is the command line recorded with a training run.
+	command string
+}
+
+// newRootCmd builds the whole command tree for the command-line arguments
+// args (without the program name), recorded with training runs as typed.
+// Tests run it with their own arguments and output buffers.
+func newRootCmd(args []string) *cobra.Command {
+	a := &app{command: commandLine(append([]string{"vaexp"}, args...))}
+	root := &cobra.Command{
+		Use:   "vaexp",
+		Short: "Train variational autoencoders and inspect their runs",
+		Long: "vaexp trains the registered VAE families on MNIST, records every run in a SQLite\n" +
+			"tracker database (see tracker/SCHEMA.md) and draws its curves and samples.",
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          groupArgs,
+		RunE:          groupRun,
+	}
+	root.CompletionOptions.HiddenDefaultCmd = true
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w (see `%s --help`)", err, c.CommandPath())}
+	})
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.dbPath, "db", tracker.DefaultPath(), "tracker database `FILE` ($"+tracker.EnvDB+" sets the default)")
+	pf.StringVar(&a.outDir, "out", "runs", "`DIR` holding one folder per training run (checkpoints, log, spec, images); plot and samples take --out FILE instead")
+
+	runs := &cobra.Command{
+		Use:   "runs",
+		Short: "List and show recorded runs",
+		Args:  groupArgs,
+		RunE:  groupRun,
+	}
+	runs.AddCommand(newRunsListCmd(a), newRunsShowCmd(a))
+	root.AddCommand(newTrainCmd(a), runs, newPlotCmd(a), newSamplesCmd(a), newModelsCmd(), newVersionCmd())
+	root.SetArgs(args)
+	return root
+}
+
+// groupArgs rejects an unknown sub-command of a command that only groups others.
+func groupArgs(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	var names []string
+	for _, sub := range c.Commands() {
+		if sub.IsAvailableCommand() {
+			names = append(names, sub.Name())
+		}
+	}
+	hint := ""
+	if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+		hint = fmt.Sprintf("did you mean %q? ", s[0])
+	}
+	return usagef("unknown command %q for %q: %suse one of %s", args[0], c.CommandPath(), hint, strings.Join(names, ", "))
+}
+
+// groupRun prints the help of a command that only groups others.
+func groupRun(c *cobra.Command, _ []string) error { return c.Help() }
+
+// commandLine renders argv as a shell would need it typed, for the record.
+func commandLine(argv []string) string {
+	parts := make([]string, len(argv))
+	for i, s := range argv {
+		if s == "" || strings.ContainsAny(s, " \t\n'\"\\$`*?;&|<>()") {
+			s = "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
+		parts[i] = s
+	}
+	return strings.Join(parts, " ")
+}

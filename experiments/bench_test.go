@@ -1,0 +1,105 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gomlx/compute/gobackend"
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/vaexp/vaexp/experiments/data"
+	"github.com/vaexp/vaexp/vae"
+	"github.com/vaexp/vaexp/variants"
+)
+
+// BenchmarkTrainStep times one training step (forward, backward, Adam) of
+// every registered family at batch 128 on real MNIST, per architecture:
+//
+//	go test -run xxx -bench 'TrainStep' ./experiments/
+//
+// The first (compiling) step runs before the timer starts.
+func BenchmarkTrainStep(b *testing.B) {
+	im, err := data.LoadMNIST("", "train")
+	if err != nil {
+		b.Fatal(err)
+	}
+	set := &imageSet{im: im.Head(128 * 8), binarize: "none", seed: 1, shape: vae.MNISTShape}
+	for _, family := range variants.Names() {
+		for _, arch := range []string{"mlp", "conv"} {
+			spec := DefaultSpec()
+			spec.Family = family
+			spec.Params = map[string]any{"arch": arch}
+			cfg, err := spec.Validate()
+			if err != nil {
+				continue // the family has no such architecture
+			}
+			b.Run(family+"/"+arch, func(b *testing.B) {
+				store := model.NewStore()
+				_ = store.SetRNGStateFromSeed(1)
+				trainer, _ := newTrainer(gobackend.GetBackend(), store, cfg.Build(spec.Shape()), family, 1e-3)
+				sched, _ := newSchedule(set.im.N, 128, 1)
+				step := func(i int) {
+					idx, _ := sched.indices(i)
+					metrics, err := trainer.TrainStep(set.batch(idx, "b", i))
+					if err != nil {
+						b.Fatal(err)
+					}
+					for _, m := range metrics {
+						_ = m.FinalizeAll()
+					}
+				}
+				step(0)
+				b.ResetTimer()
+				cpu0 := cpuTime()
+				for i := 0; i < b.N; i++ {
+					step(i + 1)
+				}
+				// CPU time is steadier than wall time on a shared machine.
+				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+			})
+		}
+	}
+}
+
+// BenchmarkEpoch times one full epoch of the reference VAE on the 60k MNIST
+// training set (468 steps of 128) through Run, the way users train, with the
+// tracker recording every step ("tracked") or almost nothing ("log_every=468"):
+// the ratio of the two is the tracker's share of training time.
+//
+//	go test -run xxx -bench Epoch -benchtime 3x ./experiments/
+func BenchmarkEpoch(b *testing.B) {
+	for _, logEvery := range []int{1, 468} {
+		name := "tracked"
+		if logEvery > 1 {
+			name = fmt.Sprintf("log_every=%d", logEvery)
+		}
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				spec := DefaultSpec()
+				spec.Train.Epochs = 1
+				spec.Train.LogEvery = logEvery
+				spec.Data.TestLimit = 500
+				spec.Eval.Samples = 0
+				res, err := Run(context.Background(), spec, Options{DB: openDB(b), OutDir: b.TempDir()})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if math.IsNaN(res.Metrics["test/nelbo"]) {
+					b.Fatal("NaN")
+				}
+				b.ReportMetric(float64(res.MedianStep.Microseconds())/1000, "ms/median-step")
+			}
+		})
+	}
+}
+
+// cpuTime is this process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,131 @@
+package variants
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/vaexp/vaexp/vae"
+)
+
+var aaeFamily = Family{
+	Name:    "aae",
+	Summary: "adversarial autoencoder: a discriminator on codes (own Adam) matches the aggregated posterior q(z) to N(0, I)",
+	Paper:   "Makhzani, Shlens, Jaitly, Goodfellow & Frey 2015, Adversarial Autoencoders (arXiv:1511.05644)",
+	NewConfig: func() Config {
+		return &AAEConfig{Base: defaultBase(), Encoder: "deterministic", AdvWeight: 1,
+			DiscHidden: []int{256, 256}, DiscLR: 2e-4, DiscBeta1: 0.5, DiscBeta2: 0.999}
+	},
+}
+
+// AAEConfig configures the adversarial autoencoder of Makhzani et al.
+// (2015): an autoencoder whose aggregated posterior q(z) = E_x[q(z|x)] is
+// matched to the prior p(z) = N(0, I) by a GAN on codes instead of a KL term.
+// A discriminator D (its own Adam, a [vae.AuxObjective] on the
+// "discriminator" scope) learns to tell prior draws (label 1) from codes
+// (label 0); the encoder, as the generator, is trained to fool it.
+//
+// Terms, per example in nats: "recon" = −log p(x|z); "gen" = −log D(z), the
+// non-saturating generator loss, weighted by adv_weight; "disc" (weight 0,
+// the discriminator's binary cross-entropy, averaged over both halves) and
+// "disc_acc" (weight 0). There is no ELBO, so no NELBO.
+//
+// The paper alternates a reconstruction phase and a regularization phase
+// (discriminator, then generator) per minibatch with SGD; here one step
+// updates the autoencoder on recon + adv_weight·gen and the discriminator on
+// its loss simultaneously, from the same codes.
+type AAEConfig struct {
+	Base
+	Encoder    string  `param:"encoder" range:"deterministic|gaussian" help:"q(z|x): deterministic (z = f(x), the paper's main choice) or gaussian (z = μ + σ·ε, no KL term)"`
+	AdvWeight  float64 `param:"adv_weight" range:">= 0" help:"weight of the generator (fool-the-discriminator) term gen"`
+	DiscHidden []int   `param:"disc_hidden" range:"widths >= 1" help:"hidden widths of the discriminator MLP (LeakyReLU 0.2); the paper's is 2×1000 ReLU"`
+	DiscLR     float64 `param:"disc_lr" range:"> 0" help:"learning rate of the discriminator's Adam"`
+	DiscBeta1  float64 `param:"disc_beta1" range:"(0, 1)" help:"β1 of the discriminator's Adam"`
+	DiscBeta2  float64 `param:"disc_beta2" range:"(0, 1)" help:"β2 of the discriminator's Adam"`
+}
+
+// Validate checks the hyperparameters before anything is built.
+func (c *AAEConfig) Validate(shape vae.Shape) error {
+	if err := c.Base.Validate(shape); err != nil {
+		return err
+	}
+	if c.Encoder != "deterministic" && c.Encoder != "gaussian" {
+		return fmt.Errorf("encoder=%q: must be deterministic or gaussian", c.Encoder)
+	}
+	if !(c.AdvWeight >= 0) || math.IsInf(c.AdvWeight, 0) {
+		return fmt.Errorf("adv_weight=%g: must be >= 0 and finite", c.AdvWeight)
+	}
+	return validateDisc(c.DiscHidden, c.DiscLR, c.DiscBeta1, c.DiscBeta2)
+}
+
+// Build constructs the model.
+func (c *AAEConfig) Build(shape vae.Shape) vae.Model {
+	return &AAE{networks: networks{Base: c.Base, shape: shape}, cfg: *c}
+}
+
+// AAE is the adversarial autoencoder.
+type AAE struct {
+	networks
+	cfg AAEConfig
+}
+
+// code returns the training code z (sampled for a Gaussian encoder) and
+// the deterministic code (the mean) for x.
+func (m *AAE) code(scope *model.Scope, x *graph.Node) (z, mean *graph.Node) {
+	if m.cfg.Encoder == "gaussian" {
+		q := vae.GaussianFromParams(m.encode(scope, x, nil, 2*m.LatentDim))
+		return q.Sample(scope), q.Mean
+	}
+	z = m.encode(scope, x, nil, m.LatentDim)
+	return z, z
+}
+
+// Loss is recon + adv_weight·gen, with the discriminator's loss as an
+// auxiliary objective.
+func (m *AAE) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
+	n := b.Size()
+	z, _ := m.code(scope, b.X)
+	recon := m.reconNLL(scope, b.X, m.decode(scope, z, nil))
+
+	// One discriminator pass over [z; prior draws; z behind StopGradient]: the
+	// first n logits train the encoder (gen), the rest the discriminator.
+	prior := scope.RandomNormal(z.Graph(), z.Shape())
+	logits := discriminator(scope.At(discScope), graph.Concatenate([]*graph.Node{z, prior, graph.StopGradient(z)}, 0),
+		m.cfg.DiscHidden, vae.Init(m.Init))
+	zLogits := graph.Slice(logits, graph.AxisRange(0, n))
+	gen := vae.BCEWithLogits(graph.OnesLike(zLogits), zLogits) // −log D(z): the encoder wants its codes called "prior"
+	disc, acc := discriminatorLoss(graph.Slice(logits, graph.AxisRange(n, 2*n)), graph.Slice(logits, graph.AxisRange(2*n, 3*n)))
+	return vae.Loss{
+		Terms: []vae.Term{
+			{Name: "recon", Value: recon, Weight: 1},
+			{Name: "gen", Value: gen, Weight: m.cfg.AdvWeight},
+			{Name: "disc", Value: disc, Weight: 0},
+			{Name: "disc_acc", Value: acc, Weight: 0},
+		},
+		Aux: []vae.AuxObjective{{
+			Scope: discScope, Loss: disc,
+			LearningRate: m.cfg.DiscLR, Beta1: m.cfg.DiscBeta1, Beta2: m.cfg.DiscBeta2,
+		}},
+	}
+}
+
+// Generate decodes codes drawn from the prior N(0, I).
+func (m *AAE) Generate(scope *model.Scope, g *graph.Graph, n int, _ *graph.Node) *graph.Node {
+	z := scope.RandomNormal(g, shapes.Make(dtypes.Float32, n, m.LatentDim))
+	return m.mean(m.decode(scope, z, nil))
+}
+
+// Reconstruct decodes the deterministic code.
+func (m *AAE) Reconstruct(scope *model.Scope, b vae.Batch) *graph.Node {
+	return m.mean(m.decode(scope, m.Encode(scope, b), nil))
+}
+
+// Encode returns the deterministic code (the posterior mean for a Gaussian encoder).
+func (m *AAE) Encode(scope *model.Scope, b vae.Batch) *graph.Node {
+	_, mean := m.code(scope, b.X)
+	return mean
+}
