@@ -37,9 +37,22 @@ func (o *familyOptimizer) UpdateGraph(scope *model.Scope, g *graph.Graph, loss *
 	// GoMLX's Adam trains every trainable variable under its scope: hide the
 	// auxiliary variables from the main update, and everything else from each
 	// auxiliary update, by toggling Trainable while the updates are built.
+	// Only variables trainable on entry are toggled (a discriminator's
+	// non-trainable state, or an Adam's step counter and learning rate, which
+	// the auxiliary Adam keeps under the auxiliary scope, stay frozen), and
+	// every flag is restored on exit, even when graph building panics.
+	trainable := map[*model.Variable]bool{}
+	for v := range store.IterVariables() {
+		trainable[v] = v.Trainable
+	}
+	defer func() {
+		for v, on := range trainable {
+			v.SetTrainable(on)
+		}
+	}()
 	setTrainable := func(path string, on bool) {
 		for v := range store.IterVariables() {
-			if under(v.Path(), path) && v.Trainable != on {
+			if trainable[v] && under(v.Path(), path) {
 				v.SetTrainable(on)
 			}
 		}
@@ -72,9 +85,6 @@ func (o *familyOptimizer) UpdateGraph(scope *model.Scope, g *graph.Graph, loss *
 		setTrainable(paths[i], false)
 	}
 	stepVar.SetNodeValue(step)
-	for _, p := range paths {
-		setTrainable(p, true)
-	}
 }
 
 // Clear implements optimizer.Interface.

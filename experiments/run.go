@@ -293,7 +293,7 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 	if err != nil {
 		return err
 	}
-	loopErr := r.loop(ctx, trainer, *names, ckpt, sched, eval, start, total, res)
+	loopErr := r.loop(ctx, trainer, names, ckpt, sched, eval, start, total, res)
 	res.Steps = int(optimizer.GetGlobalStep(store))
 	if loopErr != nil {
 		return loopErr
@@ -303,7 +303,7 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 
 // loop runs steps [start, total): record terms, check them, checkpoint,
 // validate each epoch, watch for stalls.
-func (r *runner) loop(ctx context.Context, trainer *train.Trainer, names []string, ckpt *checkpoint.Handler, sched *schedule,
+func (r *runner) loop(ctx context.Context, trainer *train.Trainer, names *[]string, ckpt *checkpoint.Handler, sched *schedule,
 	eval *evaluator, start, total int, res *Result) error {
 	spec := r.spec
 	logEvery := max(spec.Train.LogEvery, 1)
@@ -355,7 +355,7 @@ func (r *runner) loop(ctx context.Context, trainer *train.Trainer, names []strin
 		d := time.Since(began)
 		dog.stepDone(d)
 		durations = append(durations, d)
-		terms := readTerms(out.metrics, names)
+		terms := readTerms(out.metrics, *names) // filled when the first step built the graph
 		gstep := step + 1
 		if bad := nonFinite(terms); bad != "" {
 			return fmt.Errorf("loss is not finite at step %d (%s); lower --lr or check the data; the last checkpoint is kept, resume with --resume %d",

@@ -19,6 +19,8 @@ type Run struct {
 	Backend, Command, GitCommit, Host string
 	RunDir, Error                     string
 	PID                               int
+	// Sweep names the sweep the run belongs to; empty for a lone run.
+	Sweep string
 }
 
 // Point is one logged value of a metric. Value is NaN where NaN was logged.
@@ -48,15 +50,19 @@ type ArtifactInfo struct {
 	CreatedAt time.Time
 }
 
-const runColumns = `r.id, e.name, r.name, r.family, r.status, r.started_at, r.ended_at, r.heartbeat_at,
-	r.seed, r.backend, r.command, r.git_commit, r.host, r.run_dir, coalesce(r.error, ''), r.pid
-	FROM runs AS r JOIN experiments AS e ON e.id = r.experiment_id`
+// runSelect are the columns scanRun reads, over runFrom.
+const (
+	runSelect = `r.id, e.name, r.name, r.family, r.status, r.started_at, r.ended_at, r.heartbeat_at,
+	r.seed, r.backend, r.command, r.git_commit, r.host, r.run_dir, coalesce(r.error, ''), r.pid, r.sweep`
+	runFrom    = ` FROM runs AS r JOIN experiments AS e ON e.id = r.experiment_id`
+	runColumns = runSelect + runFrom
+)
 
 func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 	var r Run
 	var started, ended, beat sql.NullFloat64
 	err := sc.Scan(&r.ID, &r.Experiment, &r.Name, &r.Family, &r.Status, &started, &ended, &beat,
-		&r.Seed, &r.Backend, &r.Command, &r.GitCommit, &r.Host, &r.RunDir, &r.Error, &r.PID)
+		&r.Seed, &r.Backend, &r.Command, &r.GitCommit, &r.Host, &r.RunDir, &r.Error, &r.PID, &r.Sweep)
 	r.StartedAt, r.EndedAt, r.HeartbeatAt = fromUnix(started), fromUnix(ended), fromUnix(beat)
 	return r, err
 }

@@ -24,6 +24,9 @@ const (
 type RunInfo struct {
 	Experiment, Name, Family, Backend, Command, GitCommit, Host, RunDir string
 	Seed                                                                int64
+	// Sweep names the sweep this run is a trial of ("" for a lone run);
+	// filters select it with `sweep = 'name'`.
+	Sweep string
 	// Params are stored typed; see Recorder.SetParam for the accepted types.
 	Params map[string]any
 }
@@ -97,9 +100,9 @@ func (db *DB) StartRun(info RunInfo) (*Recorder, error) {
 			return err
 		}
 		res, err := tx.Exec(`INSERT INTO runs(experiment_id, name, family, status, started_at, heartbeat_at,
-				seed, backend, command, git_commit, host, pid, run_dir)
-			VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			expID, info.Name, info.Family, now, now, info.Seed, info.Backend, info.Command, info.GitCommit, info.Host, os.Getpid(), info.RunDir)
+				seed, backend, command, git_commit, host, pid, run_dir, sweep)
+			VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			expID, info.Name, info.Family, now, now, info.Seed, info.Backend, info.Command, info.GitCommit, info.Host, os.Getpid(), info.RunDir, info.Sweep)
 		if err != nil {
 			return err
 		}

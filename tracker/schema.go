@@ -103,6 +103,23 @@ var migrations = []migration{
 			`CREATE INDEX latest_metrics_key_value ON latest_metrics(key, value)`,
 		},
 	},
+	{
+		version: 3,
+		name:    "sweep column and query indexes",
+		steps: []string{
+			// The sweep a run belongs to ('' for none). A column rather than a
+			// tag so `sweep = 'x'` is an indexed lookup and sweeps can rely on it.
+			`ALTER TABLE runs ADD COLUMN sweep TEXT NOT NULL DEFAULT ''`,
+			`CREATE INDEX runs_sweep ON runs(sweep, started_at)`,
+			// Newest-first listing with a limit reads this index, not every run.
+			`CREATE INDEX runs_started ON runs(started_at, id)`,
+			// Filters on params and tags ("params.beta = 4", "tags.note = 'x'")
+			// look up (key, value) here instead of scanning the tables.
+			`CREATE INDEX params_key_num ON params(key, value_num)`,
+			`CREATE INDEX params_key_text ON params(key, value_text)`,
+			`CREATE INDEX tags_key_value ON tags(key, value)`,
+		},
+	},
 }
 
 // currentVersion is the schema version this build writes.

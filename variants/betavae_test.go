@@ -2,6 +2,7 @@ package variants_test
 
 import (
 	"math"
+	"os"
 	"testing"
 
 	"github.com/vaexp/vaexp/vae"
@@ -88,6 +89,9 @@ func TestBetaVAERejectsBadParams(t *testing.T) {
 //
 //	VAEXP_LONG=1 go test -run TestBetaVAELong -timeout 60m -v ./variants/
 func TestBetaVAELong(t *testing.T) {
+	if os.Getenv("VAEXP_LONG") == "" {
+		t.Skip("long training; set VAEXP_LONG=1")
+	}
 	t.Run("beta=4", func(t *testing.T) { trainFull(t, "beta-vae", map[string]any{"beta": 4}, 5, nil) })
 	t.Run("capacity", func(t *testing.T) {
 		trainFull(t, "beta-vae", map[string]any{"capacity_max": 25, "capacity_steps": 2340, "gamma": 1000}, 5, nil)

@@ -37,6 +37,10 @@ var Corruptions = []string{"gaussian", "mask", "salt_pepper"}
 // clean input, so test/nelbo is the ordinary ELBO with q(z | x), comparable
 // with the VAE's, and neither L_dvae nor the intractable bound of the
 // marginal q̃(z | x) = E_{p(x̃|x)} q(z | x̃) that motivates it.
+//
+// The default corruption, salt_pepper, is the one Im et al. use on MNIST
+// (Gaussian noise on the real-valued Frey Faces); the default rate 0.1 is
+// vaexp's choice, not a value from the paper.
 type DenoisingVAEConfig struct {
 	Base
 	Corruption     string  `param:"corruption" range:"gaussian|mask|salt_pepper" help:"input corruption in training: gaussian (x + rate·ε, not clipped), mask (each pixel zeroed with probability rate) or salt_pepper (each pixel set to 0 or 1, equally likely, with probability rate)"`

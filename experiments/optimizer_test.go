@@ -1,0 +1,98 @@
+package experiments
+
+import (
+	"math"
+	"testing"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/gobackend"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+
+	"github.com/vaexp/vaexp/vae"
+)
+
+// auxToy is a two-variable family whose objectives both depend on both
+// variables (no StopGradient), so only the optimizer keeps them apart:
+//
+//	main = Σ enc·disc             (trains /model/enc)
+//	aux  = −Σ enc·disc + frozen·Σ disc (trains /model/disc; frozen is a
+//	                               non-trainable variable under the aux scope)
+type auxToy struct{}
+
+func (auxToy) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
+	g := b.X.Graph()
+	enc := scope.At("enc").VariableWithValue("w", []float32{1, -2}).NodeValue(g)
+	disc := scope.At("disc").VariableWithValue("w", []float32{3, -4}).NodeValue(g)
+	frozen := scope.At("disc").VariableWithValue("frozen", float32(5)).SetTrainable(false).NodeValue(g)
+	dot := graph.ReduceAllSum(graph.Mul(enc, disc))
+	aux := graph.Add(graph.Neg(dot), graph.Mul(frozen, graph.ReduceAllSum(disc)))
+	return vae.Loss{
+		Terms: []vae.Term{{Name: "dot", Value: dot, Weight: 1}, {Name: "aux", Value: aux, Weight: 0}},
+		Aux:   []vae.AuxObjective{{Scope: "disc", Loss: aux, LearningRate: 0.01}},
+	}
+}
+
+func (auxToy) Generate(_ *model.Scope, g *graph.Graph, n int, _ *graph.Node) *graph.Node {
+	return graph.Zeros(g, shapes.Make(dtypes.Float32, n, 28, 28, 1))
+}
+func (auxToy) Reconstruct(_ *model.Scope, b vae.Batch) *graph.Node { return b.X }
+func (auxToy) Encode(_ *model.Scope, b vae.Batch) *graph.Node      { return vae.Flatten(b.X) }
+
+// TestAuxObjectiveSeparation runs the driver's trainer on auxToy. Adam's
+// first step moves each variable by its learning rate against the sign of
+// its gradient, so after one step enc = enc₀ − 0.1·sign(disc₀) (main only)
+// and disc = disc₀ − 0.01·sign(−enc₀ + 5) (aux only); any cross-talk, a
+// trained frozen variable or a double-counted global step shows.
+func TestAuxObjectiveSeparation(t *testing.T) {
+	store := model.NewStore()
+	trainer, _ := newTrainer(gobackend.GetBackend(), store, auxToy{}, "toy", 0.1)
+	batch := func() train.Batch {
+		return train.Batch{Inputs: []*tensors.Tensor{
+			tensors.FromFlatDataAndDimensions(make([]float32, 2*28*28), 2, 28, 28, 1),
+			tensors.FromFlatDataAndDimensions([]int32{0, 1}, 2),
+		}}
+	}
+	value := func(path string) []float32 {
+		v := store.GetVariable(path)
+		if v == nil {
+			t.Fatalf("no variable %s", path)
+		}
+		return tensors.MustCopyFlatData[float32](v.MustValue())
+	}
+	near := func(name string, got, want []float32) {
+		for i := range want {
+			if math.Abs(float64(got[i]-want[i])) > 1e-5 {
+				t.Errorf("%s = %v, want %v", name, got, want)
+				return
+			}
+		}
+	}
+	if _, err := trainer.TrainStep(batch()); err != nil {
+		t.Fatal(err)
+	}
+	near("/model/enc/w", value("/model/enc/w"), []float32{1 - 0.1, -2 + 0.1})
+	near("/model/disc/w", value("/model/disc/w"), []float32{3 - 0.01, -4 - 0.01})
+	near("/model/disc/frozen", value("/model/disc/frozen"), []float32{5})
+	if s := optimizer.GetGlobalStep(store); s != 1 {
+		t.Errorf("global step %d after one step, want 1", s)
+	}
+	for path, want := range map[string]bool{
+		"/model/enc/w": true, "/model/disc/w": true, "/model/disc/frozen": false,
+		"/model/disc/aux_adam/step": false, "/model/disc/optimizers/learning_rate": false,
+	} {
+		if v := store.GetVariable(path); v == nil || v.Trainable != want {
+			t.Errorf("%s: trainable flag not restored (variable %v, want trainable=%v)", path, v, want)
+		}
+	}
+	if _, err := trainer.TrainStep(batch()); err != nil {
+		t.Fatal(err)
+	}
+	if s := optimizer.GetGlobalStep(store); s != 2 {
+		t.Errorf("global step %d after two steps, want 2", s)
+	}
+}
