@@ -165,3 +165,60 @@ func TestParseSpecReportsLines(t *testing.T) {
 		t.Errorf("spec %+v, %v", s, err)
 	}
 }
+
+// TestValidationSeesCurrentWeights guards against evaluating stale weights:
+// the Go backend embeds variables as constants in graphs built outside
+// training, so the validation KL (no sampling in it) must change from epoch
+// to epoch as the encoder trains.
+func TestValidationSeesCurrentWeights(t *testing.T) {
+	db := openDB(t)
+	s := tinySpec(48)
+	s.Data.Val = 300
+	s.Data.Limit = 1024
+	res, err := Run(context.Background(), s, Options{DB: db, OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := db.MetricHistory(res.RunID, "val/kl")
+	if err != nil || len(h) != 3 {
+		t.Fatalf("val/kl history %v, %v: want one point per epoch (3)", h, err)
+	}
+	if h[0].Value == h[1].Value || h[1].Value == h[2].Value {
+		t.Errorf("val/kl did not change between epochs: %v", h)
+	}
+}
+
+// TestResumeSkipsInterruptedCheckpointSave simulates a process killed in the
+// middle of a checkpoint save (an empty .json beside a truncated .bin, as
+// GoMLX's Save leaves them) and checks the resume uses the previous one.
+func TestResumeSkipsInterruptedCheckpointSave(t *testing.T) {
+	db := openDB(t)
+	out := t.TempDir()
+	spec := tinySpec(40)
+	spec.Train.CheckpointEvery = 10
+	ctx, cancel := context.WithCancel(context.Background())
+	res, _ := Run(ctx, spec, Options{DB: db, OutDir: out, OnStep: func(step int, _ map[string]float64) {
+		if step == 25 {
+			cancel()
+		}
+	}})
+	dir := filepath.Join(res.RunDir, "checkpoint")
+	bad := filepath.Join(dir, "checkpoint-n0000099-20991231-000000-step-00000030")
+	if err := os.WriteFile(bad+".bin", []byte("PK\x03\x04truncated"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad+".json", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resumed, err := Run(context.Background(), Spec{}, Options{DB: db, OutDir: out, Resume: res.RunID})
+	if err != nil || resumed.Steps != 40 {
+		t.Fatalf("resume past an interrupted save: %+v, %v", resumed, err)
+	}
+	if _, err := os.Stat(bad + ".json"); !os.IsNotExist(err) {
+		t.Errorf("the interrupted checkpoint was not removed")
+	}
+	log, _ := os.ReadFile(filepath.Join(res.RunDir, "run.log"))
+	if !strings.Contains(string(log), "dropped checkpoint") {
+		t.Errorf("run.log does not say the interrupted checkpoint was dropped")
+	}
+}

@@ -60,37 +60,40 @@ func lossOutputs(l vae.Loss, batch int) (names []string, nodes []*graph.Node) {
 }
 
 // evaluator computes a model's loss terms over a data set without training.
+//
+// Each evaluation compiles a fresh graph: outside training the Go backend
+// embeds variables as constants (Capabilities().PreferConstantsForVariables),
+// so a graph compiled once would keep evaluating the weights it first saw.
 type evaluator struct {
 	backend compute.Backend
 	store   *model.Store
 	m       vae.Model
-	loss    *model.Exec
-	iwae    *model.Exec
-	iwaeK   int
-	names   []string
 }
 
 func newEvaluator(backend compute.Backend, store *model.Store, m vae.Model) (*evaluator, error) {
-	e := &evaluator{backend: backend, store: store, m: m}
-	var err error
-	e.loss, err = model.NewExec(backend, store, func(scope *model.Scope, x, y *graph.Node) []*graph.Node {
-		scope.SetTraining(x.Graph(), false)
-		names, nodes := lossOutputs(e.m.Loss(scope.At(modelScope), vae.Batch{X: x, Labels: y}), x.Shape().Dimensions[0])
-		e.names = names
-		return nodes
-	})
-	return e, err
+	return &evaluator{backend: backend, store: store, m: m}, nil
 }
 
 // evaluate returns the mean of each loss output over the set, in batches of
 // batchSize (the last one padded by repeating examples, which are not counted).
 func (e *evaluator) evaluate(set *imageSet, batchSize int, stream string) (map[string]float64, error) {
-	sums, count, err := e.sumOver(e.loss, set, batchSize, stream)
+	var names []string
+	exec, err := model.NewExec(e.backend, e.store, func(scope *model.Scope, x, y *graph.Node) []*graph.Node {
+		scope.SetTraining(x.Graph(), false)
+		var nodes []*graph.Node
+		names, nodes = lossOutputs(e.m.Loss(scope.At(modelScope), vae.Batch{X: x, Labels: y}), x.Shape().Dimensions[0])
+		return nodes
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer exec.Finalize()
+	sums, count, err := e.sumOver(exec, set, batchSize, stream)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]float64{}
-	for i, name := range e.names {
+	for i, name := range names {
 		out[name] = sums[i] / float64(count)
 	}
 	return out, nil
@@ -103,19 +106,17 @@ func (e *evaluator) logLikelihood(set *imageSet, k, batchSize int, stream string
 	if !ok {
 		return 0, false, nil
 	}
-	if e.iwae == nil || e.iwaeK != k {
-		e.iwaeK = k
-		e.iwae, err = model.NewExec(e.backend, e.store, func(scope *model.Scope, x, y *graph.Node) *graph.Node {
-			scope.SetTraining(x.Graph(), false)
-			return est.LogLikelihood(scope.At(modelScope), vae.Batch{X: x, Labels: y}, k)
-		})
-		if err != nil {
-			return 0, true, err
-		}
+	exec, err := model.NewExec(e.backend, e.store, func(scope *model.Scope, x, y *graph.Node) *graph.Node {
+		scope.SetTraining(x.Graph(), false)
+		return est.LogLikelihood(scope.At(modelScope), vae.Batch{X: x, Labels: y}, k)
+	})
+	if err != nil {
+		return 0, true, err
 	}
+	defer exec.Finalize()
 	// Keep k·batch decodes per call near 20k so memory stays bounded for large k.
 	bs := max(1, min(batchSize, 20000/k))
-	sums, count, err := e.sumOver(e.iwae, set, bs, stream)
+	sums, count, err := e.sumOver(exec, set, bs, stream)
 	if err != nil {
 		return 0, true, err
 	}

@@ -49,7 +49,11 @@ func Load(db *tracker.DB, id int64) (*Trained, error) {
 	if err := store.SetRNGStateFromSeed(spec.Seed); err != nil {
 		return nil, err
 	}
-	ckpt, err := checkpoint.Build(store).Dir(filepath.Join(run.RunDir, "checkpoint")).Done()
+	ckptDir := filepath.Join(run.RunDir, "checkpoint")
+	if _, err := dropIncompleteCheckpoints(ckptDir); err != nil {
+		return nil, fmt.Errorf("run %d checkpoint: %w", id, err)
+	}
+	ckpt, err := checkpoint.Build(store).Dir(ckptDir).Done()
 	if err != nil {
 		return nil, fmt.Errorf("run %d checkpoint: %w", id, err)
 	}

@@ -155,8 +155,9 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 			return res, err
 		}
 	}
-	if warn := SIMDWarning(); warn != "" {
-		r.logf("%s", warn)
+	if warn := SIMDWarning(); warn != "" && r.logFile != nil {
+		// The CLI warns at start-up; the run's own log records it too.
+		fmt.Fprintln(r.logFile, warn)
 	}
 	err = catch(func() error { return r.train(ctx, &res) })
 	var pe *panicError
@@ -259,7 +260,15 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 	if err := store.SetRNGStateFromSeed(spec.Seed); err != nil {
 		return err
 	}
-	ckpt, err := checkpoint.Build(store).Dir(filepath.Join(r.dir, "checkpoint")).Keep(2).Done()
+	ckptDir := filepath.Join(r.dir, "checkpoint")
+	dropped, err := dropIncompleteCheckpoints(ckptDir)
+	if err != nil {
+		return fmt.Errorf("checkpoint folder %s: %w", ckptDir, err)
+	}
+	for _, d := range dropped {
+		r.logf("dropped checkpoint %s: its save was interrupted", d)
+	}
+	ckpt, err := checkpoint.Build(store).Dir(ckptDir).Keep(2).Done()
 	if err != nil {
 		return fmt.Errorf("checkpoint in %s: %w", r.dir, err)
 	}

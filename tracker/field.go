@@ -165,6 +165,9 @@ func metricKeys(key string, quoted bool) []string {
 
 // suggest returns the candidate within edit distance 2 of s, if any.
 func suggest(s string, cands []string) string {
+	if len(s) > 64 {
+		return ""
+	}
 	best, bestD := "", 3
 	for _, c := range cands {
 		if d := editDistance(strings.ToLower(s), c); d < bestD {
@@ -176,9 +179,6 @@ func suggest(s string, cands []string) string {
 
 func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
-	if len(ra) > 64 || len(rb) > 64 {
-		return 99
-	}
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
 	for j := range prev {

@@ -53,11 +53,14 @@ func quoteSQL(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") +
 
 // clip shortens s for a message.
 func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j] + "…"
+		}
+		i++
 	}
-	return string(r[:n]) + "…"
+	return s
 }
 
 // lexer splits a filter or order-by expression into tokens.

@@ -17,7 +17,7 @@ func openRaw(path string) (*sql.DB, error) {
 }
 
 // schemaDump lists the schema objects so tests can compare two databases.
-func schemaDump(t *testing.T, db *sql.DB) string {
+func schemaDump(t testing.TB, db *sql.DB) string {
 	t.Helper()
 	rows, err := db.Query(`SELECT type, name, coalesce(sql, '') FROM sqlite_master ORDER BY type, name`)
 	if err != nil {

@@ -154,14 +154,32 @@ func Conv2DWith(scope *model.Scope, x *graph.Node, channels, kernel, stride int,
 }
 
 // Upsample2x doubles H and W of [B, H, W, C] by nearest-neighbour repetition
-// (PyTorch's nn.Upsample(scale_factor=2, mode="nearest")), built as a
-// broadcast of [B, H, 1, W, 1, C] to [B, H, 2, W, 2, C] and a free reshape.
-// Nearest rather than depth-to-space because it keeps every channel (the
-// following convolution sees all 64 features, as in the PyTorch reference) and
-// because, followed by a convolution, it need not be materialized at all:
-// UpsampleConv2D computes the same thing at the low resolution.
+// (PyTorch's nn.Upsample(scale_factor=2, mode="nearest")): nearest rather than
+// depth-to-space because it keeps every channel for the convolution that
+// follows, as in the PyTorch reference model. It is one Gather of C-value rows
+// (constant indices), whose gradient is one SIMD ScatterSum: on the Go backend
+// a broadcast-and-reshape upsample is several times slower, its gradient
+// being a reduction over non-trailing axes. A decoder need not materialize it
+// at all: UpsampleConv2D computes Upsample2x followed by a convolution at the
+// input's resolution.
 func Upsample2x(x *graph.Node) *graph.Node {
 	checkImage(x)
+	d := x.Shape().Dimensions
+	b, h, w := d[0], d[1], d[2]
+	idx := make([]int32, 0, b*4*h*w*3)
+	for bi := range b {
+		for i := range 2 * h {
+			for j := range 2 * w {
+				idx = append(idx, int32(bi), int32(i/2), int32(j/2))
+			}
+		}
+	}
+	return graph.Gather(x, graph.Const(x.Graph(), tensors.FromFlatDataAndDimensions(idx, b, 2*h, 2*w, 3)), true)
+}
+
+// upsample2xBroadcast is Upsample2x as a broadcast of [B, H, 1, W, 1, C] to
+// [B, H, 2, W, 2, C] and a reshape: kept for the benchmark.
+func upsample2xBroadcast(x *graph.Node) *graph.Node {
 	d := x.Shape().Dimensions
 	b, h, w, c := d[0], d[1], d[2], d[3]
 	y := graph.Reshape(x, b, h, 1, w, 1, c)
@@ -304,8 +322,8 @@ func upsampleConvScatter(x, wts, bias *graph.Node) *graph.Node {
 // cotangent (kz runs of kz·C contiguous values per pixel), dx = dZ·wᵀ and
 // dw = xᵀ·dZ or (dZᵀ·x)ᵀ, transposing the smaller of x and dZ. They are
 // attached as in patchMatMul; the ScatterSum reads x·w through a
-// StopGradient, and a zero-valued scalar taken from x·w, added to the bias,
-// routes autodiff to the custom gradients of x and w.
+// StopGradient, and a zero-valued scalar taken from x and w, added to the
+// bias, routes autodiff to the custom gradients of x and w.
 func matMulScatter(x, w, bias *graph.Node, kz, stride, crop int) *graph.Node {
 	g := x.Graph()
 	d := x.Shape().Dimensions
@@ -355,7 +373,11 @@ func matMulScatter(x, w, bias *graph.Node, kz, stride, crop int) *graph.Node {
 	out := graph.BackendScatterSum(graph.Zeros(g, shapes.Make(x.DType(), b, hp, wp, c)), start,
 		graph.StopGradient(graph.Reshape(z, b, h, wd, kz, kz, c)), 3, []int{3, 4, 5}, []int{0}, []int{0, 1, 2}, true, false)
 	y := graph.Reshape(graph.GatherSlices(out, []int{1, 2}, cropStart, []int{ho, wo}, true), b, ho, wo, c)
-	link := graph.MulScalar(graph.Reshape(graph.Slice(z, graph.AxisRange(0, 1), graph.AxisRange(0, 1))), 0)
+	// The link reads one value of x and of w (not of z, whose single use lets
+	// the Reshape and StopGradient above reuse its buffer instead of copying).
+	link := graph.MulScalar(graph.Add(
+		graph.Reshape(graph.Slice(xm, graph.AxisRange(0, 1), graph.AxisRange(0, 1))),
+		graph.Reshape(graph.Slice(wID, graph.AxisRange(0, 1), graph.AxisRange(0, 1)))), 0)
 	y = graph.Add(y, graph.ExpandLeftToRank(graph.Add(bias, link), 4))
 	return graph.IdentityWithCustomGradient(y, func(_, v *graph.Node) *graph.Node {
 		dy = v
