@@ -63,4 +63,3 @@ func dropIncompleteCheckpoints(dir string) (dropped []string, err error) {
 	}
 	return dropped, nil
 }
-
