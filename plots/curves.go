@@ -120,9 +120,40 @@ func curvesPlot(series []Series, looks []lineLook, opt CurveOptions, w, h float6
 		}
 	}
 	fixRange(&p.X, false)
+	if opt.SkipTransient > 0 {
+		skipTransient(&p.Y, series, opt)
+	}
 	fixRange(&p.Y, opt.LogY)
 	placeLegend(p, leg, paths, w, h)
 	return p, nil
+}
+
+// skipTransient sets the y-range from the points after the first
+// opt.SkipTransient fraction of each long series (short series count whole),
+// with a 5% margin.
+func skipTransient(a *plot.Axis, series []Series, opt CurveOptions) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range series {
+		_, ys := cleanPoints(s.X, s.Y, opt.LogY)
+		from := 0
+		if len(ys) >= 20 {
+			from = int(math.Ceil(opt.SkipTransient * float64(len(ys))))
+		}
+		for _, y := range ys[from:] {
+			if !math.IsNaN(y) {
+				lo, hi = math.Min(lo, y), math.Max(hi, y)
+			}
+		}
+	}
+	if lo > hi {
+		return
+	}
+	pad := 0.05 * (hi - lo)
+	if opt.LogY {
+		a.Min, a.Max = lo/1.05, hi*1.05
+		return
+	}
+	a.Min, a.Max = lo-pad, hi+pad
 }
 
 // cleanPoints copies x and y, turning every point that cannot be drawn

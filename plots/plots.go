@@ -86,6 +86,11 @@ type CurveOptions struct {
 	// is 2 or more every series is drawn twice: raw as a faint line and
 	// smoothed as a solid one. 0 (or 1) turns smoothing off.
 	Smooth int
+	// SkipTransient leaves the first fraction (0 to 0.5) of every series of 20
+	// points or more out of the y-range, so that a loss curve's first steps
+	// (hundreds of nats above the rest) do not flatten everything after
+	// them; the cut-off points are drawn clipped at the top. 0 fits all points.
+	SkipTransient float64
 }
 
 // validate rejects options that cannot mean anything.
@@ -95,6 +100,9 @@ func (o CurveOptions) validate() error {
 	}
 	if o.Height < 0 || math.IsNaN(o.Height) || math.IsInf(o.Height, 0) {
 		return fmt.Errorf("plots: Height %v inches is invalid: use a positive size, or 0 for the default", o.Height)
+	}
+	if o.SkipTransient < 0 || o.SkipTransient > 0.5 || math.IsNaN(o.SkipTransient) {
+		return fmt.Errorf("plots: SkipTransient %v is invalid: use a fraction from 0 to 0.5", o.SkipTransient)
 	}
 	if o.Smooth < 0 {
 		return fmt.Errorf("plots: Smooth window %d is negative: use 0 for no smoothing or a window of 2 or more points", o.Smooth)

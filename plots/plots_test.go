@@ -750,3 +750,27 @@ func TestDecimateKeepsEnvelope(t *testing.T) {
 		t.Error("short polylines must be drawn as they are")
 	}
 }
+
+func TestSkipTransientFitsTheTail(t *testing.T) {
+	x := make([]float64, 200)
+	y := make([]float64, 200)
+	for i := range x {
+		x[i] = float64(i)
+		y[i] = 100 + 10*math.Exp(-float64(i)/50)
+	}
+	y[0], y[1] = 550, 400 // the first steps of a VAE loss
+	p, err := Curves([]Series{{Name: "train", X: x, Y: y}, {Name: "test", X: []float64{199}, Y: []float64{98}}}, CurveOptions{SkipTransient: 0.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Y.Max > 115 || p.Y.Min > 98 || p.Y.Min < 90 {
+		t.Errorf("y-range [%g, %g], want about [97, 111]: the spike should not set it and the single test point should", p.Y.Min, p.Y.Max)
+	}
+	full, _ := Curves([]Series{{Name: "train", X: x, Y: y}}, CurveOptions{})
+	if full.Y.Max < 550 {
+		t.Errorf("without SkipTransient the range should include the spike, got max %g", full.Y.Max)
+	}
+	if _, err := Curves([]Series{{X: x, Y: y}}, CurveOptions{SkipTransient: 0.9}); err == nil {
+		t.Error("SkipTransient 0.9 accepted")
+	}
+}

@@ -184,7 +184,7 @@ func (q *Query) Group(by, metric string) ([]GroupStat, error) {
 	if ns := mF.f.ns; ns == nsTag || (ns == nsAttr && mF.f.attr.kind != aInt) {
 		return nil, fmt.Errorf("group: metric %s is not numeric (use a metric, a numeric param, id or seed)", mF)
 	}
-	rows, err := q.All()
+	rows, err := q.Fields(byF, mF).All()
 	if err != nil {
 		return nil, err
 	}
@@ -319,6 +319,9 @@ func (db *DB) Export(filter string, w io.Writer, format string) error {
 func (q *Query) Export(w io.Writer, format string, columns ...Field) error {
 	if format != "csv" && format != "json" {
 		return fmt.Errorf("export: unknown format %q (use csv or json)", format)
+	}
+	if len(columns) > 0 {
+		q = q.Fields(columns...)
 	}
 	rows, err := q.All()
 	if err != nil {

@@ -41,8 +41,8 @@ func TestMigrationsAreConsecutive(t *testing.T) {
 			t.Errorf("migration %d: version %d, name %q, %d steps", i, m.version, m.name, len(m.steps))
 		}
 	}
-	if currentVersion() < 2 {
-		t.Errorf("current version %d; the migration tests need at least v2", currentVersion())
+	if currentVersion() < 3 {
+		t.Errorf("current version %d; the migration tests expect at least v3", currentVersion())
 	}
 }
 
@@ -106,6 +106,13 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 			}
 			if h, err := db.MetricHistory(5, "loss"); err != nil || len(h) != 1 || h[0].Value != 2.5 {
 				t.Errorf("history after migration = %v, %v", h, err)
+			}
+			// v3 adds the sweep column (empty for old runs) and the query indexes.
+			if run.Sweep != "" {
+				t.Errorf("sweep of an old run = %q", run.Sweep)
+			}
+			if got, err := db.Runs().Where("sweep = '' AND metrics.loss < 3 AND family = 'vae'").IDs(); err != nil || len(got) != 1 || got[0] != 5 {
+				t.Errorf("query on the migrated file = %v, %v", got, err)
 			}
 			// The migrated file takes new runs.
 			rec, err := db.StartRun(RunInfo{Experiment: "old"})

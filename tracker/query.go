@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -372,6 +373,7 @@ type Query struct {
 	limit   int
 	offset  int
 	ids     []int64
+	fields  []field // nil: All loads every key
 	err     error
 }
 
@@ -443,6 +445,19 @@ func (q *Query) Limit(n int) *Query {
 func (q *Query) Offset(n int) *Query {
 	c := q.clone()
 	c.offset = max(n, 0)
+	return c
+}
+
+// Fields makes All load only the params, metrics and tags the given
+// fields name into each RunRow (the Run attributes are always there);
+// other keys are left out of the maps. Listing many runs for a few columns
+// is then much cheaper. Without Fields, All loads every key.
+func (q *Query) Fields(fs ...Field) *Query {
+	c := q.clone()
+	c.fields = []field{}
+	for _, f := range fs {
+		c.fields = append(c.fields, f.f)
+	}
 	return c
 }
 
@@ -612,18 +627,49 @@ func (q *Query) load(ctx context.Context, conn *sql.Conn) ([]RunRow, error) {
 		index[r.ID] = i
 		ids[i] = r.ID
 	}
-	// With every run selected, scanning the child tables whole beats
-	// looking each run up.
+	// With most runs selected, scanning the child tables whole (and
+	// skipping rows of other runs in Go) beats looking each run up.
 	var all int
 	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM runs`).Scan(&all); err != nil {
 		return nil, err
 	}
-	inRuns, idArgs := ` WHERE run_id IN (SELECT value FROM json_each(?))`, []any{idsJSON(ids)}
-	if all == len(out) {
-		inRuns, idArgs = "", nil
+	var runIDs any
+	if len(out)*4 < all {
+		runIDs = idsJSON(ids)
 	}
-	each := func(q string, scan func(rows *sql.Rows) error) error {
-		rows, err := conn.QueryContext(ctx, q+inRuns, idArgs...)
+	var wanted map[namespace][]string
+	if q.fields != nil {
+		wanted = map[namespace][]string{}
+		for _, f := range q.fields {
+			switch f.ns {
+			case nsParam, nsTag:
+				wanted[f.ns] = append(wanted[f.ns], f.key)
+			case nsMetric:
+				wanted[f.ns] = append(wanted[f.ns], f.keys...)
+			}
+		}
+	}
+	each := func(ns namespace, q string, scan func(rows *sql.Rows) error) error {
+		var c compiler
+		c.w(q)
+		and := " WHERE "
+		if runIDs != nil {
+			c.w(and + "run_id IN (SELECT value FROM json_each(")
+			c.arg(runIDs)
+			c.w("))")
+			and = " AND "
+		}
+		if wanted != nil {
+			keys := wanted[ns]
+			if len(keys) == 0 {
+				return nil
+			}
+			c.w(and + "key IN (SELECT value FROM json_each(")
+			b, _ := json.Marshal(keys)
+			c.arg(string(b))
+			c.w("))")
+		}
+		rows, err := conn.QueryContext(ctx, c.b.String(), c.args...)
 		if err != nil {
 			return err
 		}
@@ -635,7 +681,7 @@ func (q *Query) load(ctx context.Context, conn *sql.Conn) ([]RunRow, error) {
 		}
 		return rows.Err()
 	}
-	err = each(`SELECT run_id, key, type, value_text, value_num FROM params`, func(rows *sql.Rows) error {
+	err = each(nsParam, `SELECT run_id, key, type, value_text, value_num FROM params`, func(rows *sql.Rows) error {
 		var id int64
 		var key, typ, text string
 		var num sql.NullFloat64
@@ -656,7 +702,7 @@ func (q *Query) load(ctx context.Context, conn *sql.Conn) ([]RunRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = each(`SELECT run_id, key, step, value, min_value, max_value FROM latest_metrics`, func(rows *sql.Rows) error {
+	err = each(nsMetric, `SELECT run_id, key, step, value, min_value, max_value FROM latest_metrics`, func(rows *sql.Rows) error {
 		var id int64
 		var m LatestMetric
 		var v, lo, hi sql.NullFloat64
@@ -672,7 +718,7 @@ func (q *Query) load(ctx context.Context, conn *sql.Conn) ([]RunRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = each(`SELECT run_id, key, value FROM tags`, func(rows *sql.Rows) error {
+	err = each(nsTag, `SELECT run_id, key, value FROM tags`, func(rows *sql.Rows) error {
 		var id int64
 		var k, v string
 		if err := rows.Scan(&id, &k, &v); err != nil {

@@ -12,33 +12,39 @@ import (
 
 // Convolutions for 28×28-class images on GoMLX's pure-Go backend.
 //
-// Every path below stores the same variables under its scope, "weights"
+// Every formulation stores the same variables under its scope, "weights"
 // [k, k, C_in, C_out] (HWIO, the layout of layers.Convolution and
-// graph.Convolve's default) and "biases" [C_out], so the formulations are
+// graph.Convolve's default) and "biases" [C_out], so they are
 // interchangeable and checkpoint-compatible. Padding is PyTorch's
 // padding=(k−1)/2 on both sides, so a stride-s convolution maps H to
-// ⌊(H−1)/s⌋+1 (28 → 14 → 7 for s=2).
+// ⌊(H−1)/s⌋+1 (28 → 14 → 7 for s=2). Kernels must be odd.
 //
-// Why a Gather: on the Go backend (compute v0.1.14) Slice is a scalar
-// per-element loop in both directions of use (forward, and as the gradient of
-// Pad and Concatenate), while GatherSlices copies contiguous runs with memmove
-// and its gradient, ScatterSum, adds contiguous runs with SIMD. One
-// GatherSlices with a constant index table therefore builds the whole patch
-// matrix of a 3×3 convolution at any stride — each index copies three runs of
-// 3·C_in contiguous floats — and one MatMul (AVX-512) does the arithmetic.
+// How the fast path (ConvGather, conv_gather.go) is built, from pprof of a
+// training step on compute v0.1.14: graph.Convolve runs scalar loops; Slice
+// (and so the gradient of Pad and Concatenate) is a scalar per-element loop;
+// GatherSlices copies contiguous runs with memmove and ScatterSum adds them
+// with SIMD; DotGeneral is an AVX-512 GEMM (8×32 output tiles) when its
+// operands are in one of two layouts, else the backend transposes them first.
+// So a stride-s convolution is one GatherSlices (the patch matrix) and one
+// MatMul; a nearest 2× upsample followed by a convolution is one MatMul and
+// one ScatterSum (a transposed convolution, no upsampled tensor); and both
+// carry hand-written gradients in the GEMM's native layouts, because GoMLX's
+// generic ones (identity transposes, transposes of the patch matrix, Slice
+// crops) cost more than the convolutions themselves.
 
 // ConvImpl selects how a convolution is computed; all give the same values.
 type ConvImpl string
 
 const (
-	// ConvGather builds the patch matrix with one GatherSlices (gradient:
-	// one SIMD ScatterSum) and multiplies it with the kernel in one MatMul; an
-	// upsample followed by a convolution is computed at the low resolution
-	// (see UpsampleConv2D). The default and the fastest on the Go backend.
+	// ConvGather builds the patch matrix with one GatherSlices and multiplies
+	// it with the kernel in one MatMul; an upsample followed by a convolution
+	// is one MatMul and one ScatterSum at the low resolution (see
+	// UpsampleConv2D); gradients are hand-written. The default, and the
+	// fastest on the Go backend.
 	ConvGather ConvImpl = "gather"
 	// ConvIm2Col builds the patch matrix from k² strided Slices concatenated
-	// along channels, then one MatMul; upsampling is materialized. Kept as the
-	// reference for benchmarks: Slice has only a scalar kernel on the Go backend.
+	// along channels, then one MatMul, with GoMLX's gradients; upsampling is
+	// materialized. The straightforward im2col, kept as a benchmark reference.
 	ConvIm2Col ConvImpl = "im2col"
 	// ConvNative uses graph.Convolve (scalar convolution kernels on the Go
 	// backend; fine on XLA). Its input gradient is wrong for even kernels in
@@ -46,15 +52,16 @@ const (
 	ConvNative ConvImpl = "native"
 )
 
-// convGatherAutodiff is ConvGather with GoMLX's own gradients of
-// GatherSlices, Pad and MatMul instead of patchMatMul's: kept for the
-// benchmark that shows what the custom gradient saves.
+// convGatherAutodiff is ConvGather's patch matrix (and the sub-pixel
+// decoder) with GoMLX's own gradients of GatherSlices, Pad and MatMul
+// instead of patchMatMul's: kept for the benchmark that shows what the
+// hand-written gradients save.
 const convGatherAutodiff ConvImpl = "gather-autodiff"
 
 // convSubPixel is ConvGather with the decoder's upsample + convolution
 // computed as a sub-pixel convolution (im2col of x, a [9·C_in, 4·C_out]
-// kernel with 5/9 structural zeros, depth-to-space) instead of
-// upsampleConvScatter: kept for the benchmark.
+// kernel with 5/9 structural zeros, depth-to-space) instead of the transposed
+// convolution of upsampleConvScatter: kept for the benchmark.
 const convSubPixel ConvImpl = "subpixel"
 
 // ConvImpls lists the valid formulations.
@@ -177,24 +184,14 @@ func Upsample2x(x *graph.Node) *graph.Node {
 	return graph.Gather(x, graph.Const(x.Graph(), tensors.FromFlatDataAndDimensions(idx, b, 2*h, 2*w, 3)), true)
 }
 
-// upsample2xBroadcast is Upsample2x as a broadcast of [B, H, 1, W, 1, C] to
-// [B, H, 2, W, 2, C] and a reshape: kept for the benchmark.
-func upsample2xBroadcast(x *graph.Node) *graph.Node {
-	d := x.Shape().Dimensions
-	b, h, w, c := d[0], d[1], d[2], d[3]
-	y := graph.Reshape(x, b, h, 1, w, 1, c)
-	y = graph.BroadcastToDims(y, b, h, 2, w, 2, c)
-	return graph.Reshape(y, b, 2*h, 2*w, c)
-}
-
 // UpsampleConv2D equals Conv2D(scope, Upsample2x(x), channels, kernel, 1, init)
-// — same variables, same values — but is computed at x's resolution as a
-// "sub-pixel" convolution: each of the four output phases (row parity a,
-// column parity b) of a nearest-upsampled convolution is a convolution of x
-// with the kernel's taps summed onto x's pixels, so one MatMul of x's 3×3
-// patches with a [9·C_in, 4·channels] kernel (a fixed linear map of the
-// weights) gives all four phases, and a depth-to-space transpose interleaves
-// them. It builds a patch matrix 4× smaller than the upsampled one.
+// — same variables, same values — without building the upsampled image: a
+// nearest 2× upsample followed by a k×k convolution is a stride-2 transposed
+// convolution with a (k+1)×(k+1) kernel whose taps are sums of the k×k ones,
+// computed as one MatMul of x's pixels with that kernel and one ScatterSum
+// of the (k+1)×(k+1) output blocks (col2im). Against im2col of the upsampled
+// image it moves (k+1)²·channels values per input pixel instead of
+// 4·k²·C_in and multiplies no structural zeros.
 func UpsampleConv2D(scope *model.Scope, x *graph.Node, channels, kernel int, init Init) *graph.Node {
 	return upsampleConv(scope, x, channels, kernel, init, ConvGather)
 }
@@ -208,7 +205,7 @@ func upsampleConv(scope *model.Scope, x *graph.Node, channels, kernel int, init 
 }
 
 // upsampleConvApply is conv2DApply(Upsample2x(x), wts, bias, 1, impl),
-// computed at x's resolution when impl is ConvGather.
+// computed at x's resolution for ConvGather and the sub-pixel variants.
 func upsampleConvApply(x, wts, bias *graph.Node, impl ConvImpl) *graph.Node {
 	switch impl {
 	case ConvGather:
@@ -218,179 +215,6 @@ func upsampleConvApply(x, wts, bias *graph.Node, impl ConvImpl) *graph.Node {
 	default:
 		return conv2DApply(Upsample2x(x), wts, bias, 1, impl)
 	}
-}
-
-// upsampleConvSubPixel is the sub-pixel form of upsampleConvApply.
-func upsampleConvSubPixel(x, wts, bias *graph.Node, customVJP bool) *graph.Node {
-	d := x.Shape().Dimensions
-	b, h, w, cin := d[0], d[1], d[2], d[3]
-	kernel, channels := wts.Shape().Dimensions[0], wts.Shape().Dimensions[3]
-
-	// Low-resolution taps: output row 2i+a, tap dd ∈ [−p, p] of the upsampled
-	// convolution reads x row i + ⌊(a+dd)/2⌋ ∈ [i+eMin, i+eMax].
-	p := (kernel - 1) / 2
-	eMin, eMax := floorDiv(-p, 2), floorDiv(1+p, 2)
-	kl := eMax - eMin + 1
-	// tapMap[(eh, ew, a, bb), (dh, dw)] = 1 where tap (dh, dw) of phase (a, bb)
-	// lands on low-resolution tap (eh, ew).
-	tapMap := make([]float64, kl*kl*4*kernel*kernel)
-	for eh := range kl {
-		for ew := range kl {
-			for a := range 2 {
-				for bb := range 2 {
-					row := ((eh*kl+ew)*2+a)*2 + bb
-					for dh := range kernel {
-						for dw := range kernel {
-							if floorDiv(a+dh-p, 2) == eh+eMin && floorDiv(bb+dw-p, 2) == ew+eMin {
-								tapMap[row*kernel*kernel+dh*kernel+dw] = 1
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-	g := x.Graph()
-	m := graph.ConvertDType(graph.Const(g, tensors.FromFlatDataAndDimensions(tapMap, kl*kl*4, kernel*kernel)), x.DType())
-	wl := graph.MatMul(m, graph.Reshape(wts, kernel*kernel, cin*channels)) // [(eh,ew,a,bb), (cin,cout)]
-	wl = graph.Reshape(wl, kl*kl, 4, cin, channels)
-	wl = graph.TransposeAllAxes(wl, 0, 2, 1, 3) // [(eh,ew), cin, (a,bb), cout]
-	wl = graph.Reshape(wl, kl*kl*cin, 4*channels)
-
-	y := patchMatMul(x, wl, kl, 1, -eMin, eMax, customVJP) // [B·H·W, (a, bb, cout)]
-	bias4 := graph.Reshape(graph.BroadcastToDims(graph.InsertAxes(bias, 0), 4, channels), 1, 4*channels)
-	y = graph.Add(y, bias4)
-	// Depth-to-space: [B·H, W, a, (bb, cout)] → [B·H, a, W, (bb, cout)], the
-	// backend's contiguous-block transpose.
-	y = graph.Reshape(y, b*h, w, 2, 2*channels)
-	y = graph.TransposeAllAxes(y, 0, 2, 1, 3)
-	return graph.Reshape(y, b, 2*h, 2*w, channels)
-}
-
-// upsampleConvScatter is upsampleConvApply as a stride-2 transposed
-// convolution: a nearest 2× upsample followed by a k×k convolution (padding
-// p = (k−1)/2) makes each input pixel (i, j) contribute to the (k+1)×(k+1)
-// output block starting at (2i−p, 2j−p), with kernel taps summed where two
-// upsampled pixels repeat the same input pixel. So
-//
-//	Z = x · W_z          one MatMul, [B·H·W, C_in] × [C_in, (k+1)²·C_out]
-//	y = col2im(Z)        one ScatterSum of (k+1)×(k+1)×C_out windows, stride 2
-//
-// where W_z is a fixed linear map of the HWIO kernel. Against im2col of the
-// upsampled image this moves (k+1)²·C_out values per input pixel instead of
-// 4·k²·C_in, does no multiply by structural zeros, and writes the output at
-// full resolution directly (no depth-to-space). The gradients are written
-// out (see matMulScatter).
-func upsampleConvScatter(x, wts, bias *graph.Node) *graph.Node {
-	d := x.Shape().Dimensions
-	cin := d[3]
-	kernel, channels := wts.Shape().Dimensions[0], wts.Shape().Dimensions[3]
-	p := (kernel - 1) / 2
-	kz := kernel + 1
-	// Output row q = 2i − p + r (r ∈ [0, kz)) reads upsampled rows q + dd,
-	// dd ∈ [−p, p]; those equal to input row i are 2i and 2i+1, so the taps
-	// of x's pixel landing on offset r are kh = dd + p ∈ {2p − r, 2p − r + 1}.
-	taps := func(r, kh int) bool { return kh == 2*p-r || kh == 2*p-r+1 }
-	tapMap := make([]float64, kz*kz*kernel*kernel)
-	for r := range kz {
-		for s := range kz {
-			for kh := range kernel {
-				for kw := range kernel {
-					if taps(r, kh) && taps(s, kw) {
-						tapMap[(r*kz+s)*kernel*kernel+kh*kernel+kw] = 1
-					}
-				}
-			}
-		}
-	}
-	g := x.Graph()
-	m := graph.ConvertDType(graph.Const(g, tensors.FromFlatDataAndDimensions(tapMap, kz*kz, kernel*kernel)), x.DType())
-	wz := graph.MatMul(m, graph.Reshape(wts, kernel*kernel, cin*channels)) // [(r,s), (cin,cout)]
-	wz = graph.TransposeAllAxes(graph.Reshape(wz, kz*kz, cin, channels), 1, 0, 2)
-	wz = graph.Reshape(wz, cin, kz*kz*channels)
-	return matMulScatter(x, wz, bias, kz, 2, p)
-}
-
-// matMulScatter returns col2im(x·w) + bias: x [B, H, W, C_in], w [C_in,
-// kz·kz·C], each pixel (i, j)'s kz×kz×C block of x·w summed into the output
-// at rows/columns (stride·i − crop, stride·j − crop), output
-// [B, stride·H, stride·W, C] (blocks reaching outside are cut).
-//
-// GoMLX's gradient of ScatterSum handles only the simple scatter (one value
-// per index), so the gradients are written out — and in the layouts the Go
-// backend runs without copies: dZ is one GatherSlices of the padded
-// cotangent (kz runs of kz·C contiguous values per pixel), dx = dZ·wᵀ and
-// dw = xᵀ·dZ or (dZᵀ·x)ᵀ, transposing the smaller of x and dZ. They are
-// attached as in patchMatMul; the ScatterSum reads x·w through a
-// StopGradient, and a zero-valued scalar taken from x and w, added to the
-// bias, routes autodiff to the custom gradients of x and w.
-func matMulScatter(x, w, bias *graph.Node, kz, stride, crop int) *graph.Node {
-	g := x.Graph()
-	d := x.Shape().Dimensions
-	b, h, wd, cin := d[0], d[1], d[2], d[3]
-	n := w.Shape().Dimensions[1]
-	c := n / (kz * kz)
-	m := b * h * wd
-	ho, wo := stride*h, stride*wd
-	// Padded output: block (i, j) starts at (stride·i, stride·j).
-	hp, wp := max(stride*(h-1)+kz, ho+crop), max(stride*(wd-1)+kz, wo+crop)
-	idx := make([]int32, 0, m*3)
-	for bi := range b {
-		for i := range h {
-			for j := range wd {
-				idx = append(idx, int32(bi), int32(stride*i), int32(stride*j))
-			}
-		}
-	}
-	start := graph.Const(g, tensors.FromFlatDataAndDimensions(idx, b, h, wd, 3))
-	cropStart := graph.Const(g, [][]int32{{int32(crop), int32(crop)}})
-
-	var dy, xm, wID, dz, dzOf *graph.Node
-	// blocks is the transpose of col2im: the kz×kz×C block of the cotangent
-	// that each input pixel wrote, [M, kz·kz·C], built once per gradient.
-	blocks := func() *graph.Node {
-		if dzOf != dy {
-			pad := graph.PadAxis{Start: crop, End: hp - ho - crop}
-			padW := graph.PadAxis{Start: crop, End: wp - wo - crop}
-			dyp := graph.Pad(dy, graph.ScalarZero(g, dy.DType()), graph.PadAxis{}, pad, padW, graph.PadAxis{})
-			dz, dzOf = graph.Reshape(graph.GatherSlices(dyp, []int{0, 1, 2}, start, []int{1, kz, kz}, true), m, n), dy
-		}
-		return dz
-	}
-	xID := graph.IdentityWithCustomGradient(x, func(_, _ *graph.Node) *graph.Node {
-		return graph.Reshape(graph.DotGeneral(blocks(), []int{1}, nil, wID, []int{1}, nil), b, h, wd, cin) // dZ·wᵀ
-	})
-	wID = graph.IdentityWithCustomGradient(w, func(_, _ *graph.Node) *graph.Node {
-		dz := blocks()
-		if cin <= n {
-			return graph.DotGeneral(graph.TransposeAllAxes(xm, 1, 0), []int{1}, nil, dz, []int{0}, nil) // [C_in, N]
-		}
-		dzT := graph.DotGeneral(graph.TransposeAllAxes(dz, 1, 0), []int{1}, nil, xm, []int{0}, nil) // [N, C_in]
-		return graph.TransposeAllAxes(dzT, 1, 0)
-	})
-	xm = graph.Reshape(xID, m, cin)
-	z := graph.MatMul(xm, wID) // [M, kz·kz·C]
-	out := graph.BackendScatterSum(graph.Zeros(g, shapes.Make(x.DType(), b, hp, wp, c)), start,
-		graph.StopGradient(graph.Reshape(z, b, h, wd, kz, kz, c)), 3, []int{3, 4, 5}, []int{0}, []int{0, 1, 2}, true, false)
-	y := graph.Reshape(graph.GatherSlices(out, []int{1, 2}, cropStart, []int{ho, wo}, true), b, ho, wo, c)
-	// The link reads one value of x and of w (not of z, whose single use lets
-	// the Reshape and StopGradient above reuse its buffer instead of copying).
-	link := graph.MulScalar(graph.Add(
-		graph.Reshape(graph.Slice(xm, graph.AxisRange(0, 1), graph.AxisRange(0, 1))),
-		graph.Reshape(graph.Slice(wID, graph.AxisRange(0, 1), graph.AxisRange(0, 1)))), 0)
-	y = graph.Add(y, graph.ExpandLeftToRank(graph.Add(bias, link), 4))
-	return graph.IdentityWithCustomGradient(y, func(_, v *graph.Node) *graph.Node {
-		dy = v
-		return v
-	})
-}
-
-func floorDiv(a, b int) int {
-	q := a / b
-	if (a%b != 0) && ((a < 0) != (b < 0)) {
-		q--
-	}
-	return q
 }
 
 func conv2D(scope *model.Scope, x *graph.Node, channels, kernel, stride int, init Init, impl ConvImpl) *graph.Node {
@@ -433,127 +257,6 @@ func convVariables(scope *model.Scope, x *graph.Node, cin, cout, kernel int, ini
 	w := scope.WithInitializer(weightInit).VariableWithShape("weights", shapes.Make(dtype, kernel, kernel, cin, cout)).NodeValue(g)
 	b := scope.WithInitializer(biasInit).VariableWithShape("biases", shapes.Make(dtype, cout)).NodeValue(g)
 	return w, b
-}
-
-// patchMatMul returns patches(x) @ w, [B·Ho·Wo, N], where patches(x) is
-// the patch matrix [B·Ho·Wo, k·k·C] of x [B, H, W, C] zero-padded by `before`
-// rows/columns at the start and `after` at the end, k×k windows at the given
-// stride, columns ordered (kh, kw, c) like a reshaped HWIO kernel; w is
-// [k·k·C, N].
-//
-// Forward: Pad (memmove) and one GatherSlices (k runs of k·C contiguous
-// values per window), then one MatMul. With customVJP the backward pass is
-// written out instead of left to autodiff, because GoMLX's generic gradients
-// cost more than the convolution itself on the Go backend:
-//   - dP = dy·wᵀ is a DotGeneral already in the backend's native layout;
-//     autodiff follows it with an identity Transpose (a full copy of dP);
-//   - dw = (dyᵀ·P)ᵀ contracts P's leading axis in place (dyᵀ is small);
-//     autodiff's form contracts axis 0 of both operands, which makes the
-//     backend transpose all of P;
-//   - dx crops the ScatterSum of dP with a one-index GatherSlices (memmove);
-//     autodiff crops with Slice, a scalar per-element loop.
-//
-// The gradients are attached with the identity-with-custom-gradient idiom:
-// the output's custom gradient captures dy; the custom gradients of x and w
-// (reached later, in reverse order) ignore the generic cotangents autodiff
-// built for them, which the backend then never computes (dead code).
-func patchMatMul(x, w *graph.Node, k, stride, before, after int, customVJP bool) *graph.Node {
-	g := x.Graph()
-	d := x.Shape().Dimensions
-	b, h, wd, c := d[0], d[1], d[2], d[3]
-	hp, wp := h+before+after, wd+before+after
-	ho, wo := (hp-k)/stride+1, (wp-k)/stride+1
-	m, kk, n := b*ho*wo, k*k*c, w.Shape().Dimensions[1]
-	idx := make([]int32, 0, m*3)
-	for bi := range b {
-		for i := range ho {
-			for j := range wo {
-				idx = append(idx, int32(bi), int32(i*stride), int32(j*stride))
-			}
-		}
-	}
-	start := graph.Const(g, tensors.FromFlatDataAndDimensions(idx, b, ho, wo, 3))
-	pad := func(x *graph.Node) *graph.Node {
-		if before == 0 && after == 0 {
-			return x
-		}
-		p := graph.PadAxis{Start: before, End: after}
-		return graph.Pad(x, graph.ScalarZero(g, x.DType()), graph.PadAxis{}, p, p, graph.PadAxis{})
-	}
-	patches := func(x *graph.Node) *graph.Node {
-		p := graph.GatherSlices(pad(x), []int{0, 1, 2}, start, []int{1, k, k}, true) // [B, Ho, Wo, 1, k, k, C]
-		return graph.Reshape(p, m, kk)
-	}
-	if !customVJP {
-		return graph.MatMul(patches(x), w)
-	}
-
-	// dy is set by the output's custom gradient, which autodiff (walking nodes
-	// in reverse creation order) reaches before those of xID and wID.
-	var dy, p, wID *graph.Node
-	xID := graph.IdentityWithCustomGradient(x, func(_, _ *graph.Node) *graph.Node {
-		dp := graph.DotGeneral(dy, []int{1}, nil, wID, []int{1}, nil) // [M, K]: dy·wᵀ
-		dxp := graph.BackendScatterSum(graph.Zeros(g, shapes.Make(x.DType(), b, hp, wp, c)), start,
-			graph.Reshape(dp, b, ho, wo, 1, k, k, c), 3, []int{3, 4, 5, 6}, nil, []int{0, 1, 2}, true, false)
-		if before == 0 && after == 0 {
-			return dxp
-		}
-		crop := graph.Const(g, [][]int32{{int32(before), int32(before)}})
-		return graph.Reshape(graph.GatherSlices(dxp, []int{1, 2}, crop, []int{h, wd}, true), b, h, wd, c)
-	})
-	wID = graph.IdentityWithCustomGradient(w, func(_, _ *graph.Node) *graph.Node {
-		if kk < n {
-			// Few patch columns (first layer): transpose P, the smaller operand.
-			return graph.DotGeneral(graph.TransposeAllAxes(p, 1, 0), []int{1}, nil, dy, []int{0}, nil) // [K, N]
-		}
-		dyT := graph.TransposeAllAxes(dy, 1, 0)                      // [N, M]
-		dwT := graph.DotGeneral(dyT, []int{1}, nil, p, []int{0}, nil) // [N, K], P read in place
-		return graph.TransposeAllAxes(dwT, 1, 0)
-	})
-	p = patches(xID)
-	var y *graph.Node
-	if n < matmulKernelCols && m >= matmulKernelCols {
-		// Few output channels (the last layer): the backend's matmul kernel pads
-		// the output's columns to 32, so compute yᵀ = wᵀ·Pᵀ (M as columns) and
-		// transpose the small result.
-		y = graph.TransposeAllAxes(graph.DotGeneral(wID, []int{0}, nil, p, []int{1}, nil), 1, 0)
-	} else {
-		y = graph.MatMul(p, wID)
-	}
-	return graph.IdentityWithCustomGradient(y, func(_, v *graph.Node) *graph.Node {
-		dy = v
-		return v
-	})
-}
-
-// matmulKernelCols is the width of the Go backend's AVX-512 matmul
-// micro-kernel (compute v0.1.14: 8 rows × 32 columns of output): a product
-// with fewer output columns wastes the rest of the kernel.
-const matmulKernelCols = 32
-
-// im2colConv is the slice-based patch matrix: k² strided Slices of the padded
-// input concatenated along channels, then one MatMul.
-func im2colConv(x, wts *graph.Node, k, stride int) *graph.Node {
-	d := x.Shape().Dimensions
-	b, h, w, c := d[0], d[1], d[2], d[3]
-	cout := wts.Shape().Dimensions[3]
-	p := (k - 1) / 2
-	ho, wo := (h-1)/stride+1, (w-1)/stride+1
-	g := x.Graph()
-	pad := graph.PadAxis{Start: p, End: p}
-	xp := graph.Pad(x, graph.ScalarZero(g, x.DType()), graph.PadAxis{}, pad, pad, graph.PadAxis{})
-	cols := make([]*graph.Node, 0, k*k)
-	for dh := range k {
-		for dw := range k {
-			cols = append(cols, graph.Slice(xp, graph.AxisRange(),
-				graph.AxisRange(dh, dh+(ho-1)*stride+1).Stride(stride),
-				graph.AxisRange(dw, dw+(wo-1)*stride+1).Stride(stride),
-				graph.AxisRange()))
-		}
-	}
-	patches := graph.Reshape(graph.Concatenate(cols, -1), b*ho*wo, k*k*c)
-	y := graph.MatMul(patches, graph.Reshape(wts, k*k*c, cout))
-	return graph.Reshape(y, b, ho, wo, cout)
 }
 
 func checkImage(x *graph.Node) {

@@ -39,18 +39,13 @@ func convBenchVariants() []convBenchVariant {
 	// The gather convolutions with the upsample materialized (no sub-pixel
 	// decoder), to separate the two gains.
 	gather := ConvNet{}
-	for _, up := range []struct {
-		name string
-		fn   func(*graph.Node) *graph.Node
-	}{{"gather-upsampled", Upsample2x}, {"gather-upsampled-broadcast", upsample2xBroadcast}} {
-		vs = append(vs, convBenchVariant{up.name, gather.Encoder,
-			func(scope *model.Scope, z *graph.Node, h, w, c int) *graph.Node {
-				init := InitPyTorch
-				y := graph.Reshape(activation.Relu(Dense(scope.At("dense"), z, h/4*w/4*64, init)), -1, h/4, w/4, 64)
-				y = activation.Relu(Conv2D(scope.At("conv_0"), up.fn(y), 32, 3, 1, init))
-				return Conv2D(scope.At("conv_1"), up.fn(y), c, 3, 1, init)
-			}})
-	}
+	vs = append(vs, convBenchVariant{"gather-upsampled", gather.Encoder,
+		func(scope *model.Scope, z *graph.Node, h, w, c int) *graph.Node {
+			init := InitPyTorch
+			y := graph.Reshape(activation.Relu(Dense(scope.At("dense"), z, h/4*w/4*64, init)), -1, h/4, w/4, 64)
+			y = activation.Relu(Conv2D(scope.At("conv_0"), Upsample2x(y), 32, 3, 1, init))
+			return Conv2D(scope.At("conv_1"), Upsample2x(y), c, 3, 1, init)
+		}})
 	return vs
 }
 

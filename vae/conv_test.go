@@ -50,7 +50,7 @@ func TestConv2DMatchesConvolve(t *testing.T) {
 		{6, 6, 2, 3, 5, 1}, {9, 7, 2, 3, 5, 2}, {5, 5, 3, 2, 1, 2},
 	}
 	for _, c := range cases {
-		for _, impl := range []ConvImpl{ConvGather, ConvIm2Col} {
+		for _, impl := range []ConvImpl{ConvGather, ConvIm2Col, convGatherAutodiff} {
 			name := fmt.Sprintf("%s/%dx%dx%d-k%d-s%d", impl, c.h, c.w, c.cin, c.k, c.stride)
 			t.Run(name, func(t *testing.T) {
 				xs := []int{2, c.h, c.w, c.cin}
@@ -75,29 +75,36 @@ func TestConv2DMatchesConvolve(t *testing.T) {
 	}
 }
 
-// TestUpsampleConv2DMatchesUpsampleThenConvolve checks the sub-pixel form
-// against materializing the nearest upsample and calling graph.Convolve.
+// TestUpsampleConv2DMatchesUpsampleThenConvolve checks every formulation of
+// an upsample followed by a convolution (the transposed convolution of
+// UpsampleConv2D, the sub-pixel ones, im2col) against materializing the
+// nearest upsample and calling graph.Convolve, for kernels 1, 3 and 5.
 func TestUpsampleConv2DMatchesUpsampleThenConvolve(t *testing.T) {
 	for _, k := range []int{1, 3, 5} {
-		t.Run(fmt.Sprintf("k%d", k), func(t *testing.T) {
-			xs := []int{2, 4, 3, 3}
-			out := eval(t, 5, func(scope *model.Scope, g *graph.Graph) []*graph.Node {
-				x := graph.ConvertDType(constF64(g, randData(2, prod(xs...)), xs...), dtypes.Float32)
-				y := UpsampleConv2D(scope.At("c"), x, 4, k, InitPyTorch)
-				w := scope.At("c").GetVariable("weights").NodeValue(g)
-				b := scope.At("c").GetVariable("biases").NodeValue(g)
-				p := (k - 1) / 2
-				ref := graph.Convolve(Upsample2x(x), w).PaddingPerDim([][2]int{{p, p}, {p, p}}).Done()
-				ref = graph.Add(ref, graph.ExpandLeftToRank(b, 4))
-				if !y.Shape().Equal(ref.Shape()) {
-					t.Fatalf("shape %s, want %s", y.Shape(), ref.Shape())
+		for _, impl := range []ConvImpl{ConvGather, convSubPixel, convGatherAutodiff, ConvIm2Col} {
+			t.Run(fmt.Sprintf("%s/k%d", impl, k), func(t *testing.T) {
+				xs := []int{2, 4, 3, 3}
+				out := eval(t, 5, func(scope *model.Scope, g *graph.Graph) []*graph.Node {
+					x := graph.ConvertDType(constF64(g, randData(2, prod(xs...)), xs...), dtypes.Float32)
+					y := UpsampleConv2D(scope.At("c"), x, 4, k, InitPyTorch)
+					w := scope.At("c").GetVariable("weights").NodeValue(g)
+					b := scope.At("c").GetVariable("biases").NodeValue(g)
+					if impl != ConvGather {
+						y = upsampleConvApply(x, w, b, impl)
+					}
+					p := (k - 1) / 2
+					ref := graph.Convolve(Upsample2x(x), w).PaddingPerDim([][2]int{{p, p}, {p, p}}).Done()
+					ref = graph.Add(ref, graph.ExpandLeftToRank(b, 4))
+					if !y.Shape().Equal(ref.Shape()) {
+						t.Fatalf("shape %s, want %s", y.Shape(), ref.Shape())
+					}
+					return []*graph.Node{y, ref}
+				})
+				if diff, scale := maxAbsDiff(out[0], out[1]); diff > 1e-4*math.Max(1, scale) || scale == 0 {
+					t.Errorf("max |upsample+conv − Convolve(Upsample2x)| = %g (max %g)", diff, scale)
 				}
-				return []*graph.Node{y, ref}
 			})
-			if diff, scale := maxAbsDiff(out[0], out[1]); diff > 1e-4*math.Max(1, scale) || scale == 0 {
-				t.Errorf("max |UpsampleConv2D − Convolve(Upsample2x)| = %g (max %g)", diff, scale)
-			}
-		})
+		}
 	}
 }
 
@@ -216,7 +223,7 @@ func directionalCheck(t *testing.T, what string, inputs [][]float64, dims [][]in
 // TestConv2DGradientFiniteDifferences checks the gradients of every
 // formulation with respect to input, kernel and bias (float64).
 func TestConv2DGradientFiniteDifferences(t *testing.T) {
-	for _, impl := range []ConvImpl{ConvGather, ConvIm2Col} {
+	for _, impl := range []ConvImpl{ConvGather, ConvIm2Col, convGatherAutodiff} {
 		for _, stride := range []int{1, 2} {
 			xd, wd, bd := []int{2, 5, 6, 2}, []int{3, 3, 2, 3}, []int{3}
 			ho, wo := (5-1)/stride+1, (6-1)/stride+1
@@ -232,14 +239,19 @@ func TestConv2DGradientFiniteDifferences(t *testing.T) {
 	}
 }
 
+// TestUpsampleGradientsFiniteDifferences checks the gradients of the
+// upsample + convolution formulations (input, kernel, bias) and of
+// Upsample2x.
 func TestUpsampleGradientsFiniteDifferences(t *testing.T) {
 	xd, wd := []int{2, 3, 4, 2}, []int{3, 3, 2, 3}
 	r := randData(9, 2*6*8*3)
-	directionalCheck(t, "UpsampleConv2D", [][]float64{randData(4, prod(xd...)), randData(5, prod(wd...)), randData(6, 3)},
-		[][]int{xd, wd, {3}}, func(g *graph.Graph, xs []*graph.Node) *graph.Node {
-			y := upsampleConvApply(xs[0], xs[1], xs[2], ConvGather)
-			return graph.ReduceAllSum(graph.Mul(graph.Tanh(y), constF64(g, r, 2, 6, 8, 3)))
-		})
+	for _, impl := range []ConvImpl{ConvGather, convSubPixel, convGatherAutodiff} {
+		directionalCheck(t, "upsample+conv "+string(impl), [][]float64{randData(4, prod(xd...)), randData(5, prod(wd...)), randData(6, 3)},
+			[][]int{xd, wd, {3}}, func(g *graph.Graph, xs []*graph.Node) *graph.Node {
+				y := upsampleConvApply(xs[0], xs[1], xs[2], impl)
+				return graph.ReduceAllSum(graph.Mul(graph.Tanh(y), constF64(g, r, 2, 6, 8, 3)))
+			})
+	}
 	r2 := randData(10, 2*6*8*2)
 	directionalCheck(t, "Upsample2x", [][]float64{randData(4, prod(xd...))}, [][]int{xd},
 		func(g *graph.Graph, xs []*graph.Node) *graph.Node {
@@ -255,7 +267,7 @@ func TestUpsampleGradientsFiniteDifferences(t *testing.T) {
 // Scatter, MatMul, transposes, Dense, ReLU), for each formulation.
 func TestConvVAEChainGradient(t *testing.T) {
 	const b, hw, c, latent = 2, 8, 2, 2
-	for _, impl := range ConvImpls {
+	for _, impl := range append(ConvImpls, convSubPixel, convGatherAutodiff) {
 		t.Run(string(impl), func(t *testing.T) {
 			net := ConvNet{Widths: [2]int{3, 4}, Impl: impl}
 			xData := make([]float64, b*hw*hw*c)

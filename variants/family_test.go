@@ -296,7 +296,8 @@ func requireAuxSeparation(t *testing.T, family string, params map[string]any, au
 // levels, batch 128, Adam 1e-3, the default spec) for epochs and logs the
 // test metrics and the seconds per epoch; edit (may be nil) adjusts the spec,
 // e.g. Eval.IWAEK. It is the measurement each family reports, minutes long on
-// 2 cores, so it runs only with VAEXP_LONG=1; VAEXP_EPOCHS overrides epochs.
+// 2 cores, so it runs only with VAEXP_LONG=1; VAEXP_EPOCHS overrides epochs
+// and VAEXP_SET="name=value;name=value" adds or overrides params.
 //
 //	VAEXP_LONG=1 go test -run 'TestVQVAELong' -timeout 60m -v ./variants/
 func trainFull(t *testing.T, family string, params map[string]any, epochs int, edit func(*experiments.Spec)) experiments.Result {
@@ -309,6 +310,18 @@ func trainFull(t *testing.T, family string, params map[string]any, epochs int, e
 			t.Fatalf("VAEXP_EPOCHS=%q: %v", e, err)
 		}
 	}
+	merged := map[string]any{}
+	for k, v := range params {
+		merged[k] = v
+	}
+	for _, kv := range strings.FieldsFunc(os.Getenv("VAEXP_SET"), func(r rune) bool { return r == ';' }) {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			t.Fatalf("VAEXP_SET: %q is not name=value", kv)
+		}
+		merged[strings.TrimSpace(k)] = v
+	}
+	params = merged
 	db, err := tracker.Open(filepath.Join(t.TempDir(), "vaexp.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -282,14 +282,20 @@ func (m *VQVAE) deadCodes(usage *graph.Node) *graph.Node {
 }
 
 // Generate draws each position's code independently from the fitted prior
-// (Gumbel-max over the log-probabilities) and decodes.
+// (see [VQVAE.SampleCodes]) and decodes.
 func (m *VQVAE) Generate(scope *model.Scope, g *graph.Graph, n int, _ *graph.Node) *graph.Node {
-	mm, k := m.numLatents(), m.cfg.CodebookSize
-	logp := graph.ExpandLeftToRank(m.logPrior(m.usageVar(scope).NodeValue(g)), 3) // [1, M, K]
-	u := graph.ClipScalar(scope.RandomUniform(g, shapes.Make(dtypes.Float32, n, mm, k)), 1e-7, 1-1e-7)
-	gumbel := graph.Neg(graph.Log(graph.Neg(graph.Log(u))))
-	codes := graph.ArgMax(graph.Add(logp, gumbel), -1, dtypes.Int32)
+	codes := m.SampleCodes(scope, g, n)
 	return m.mean(m.decode(scope, graph.Reshape(m.lookup(scope, g, codes), n, m.LatentDim), nil))
+}
+
+// SampleCodes draws n code sequences, [n, latent_dim/embedding_dim] int32,
+// each position independently from its fitted categorical prior (Gumbel-max
+// over the log-probabilities).
+func (m *VQVAE) SampleCodes(scope *model.Scope, g *graph.Graph, n int) *graph.Node {
+	logp := graph.ExpandLeftToRank(m.logPrior(m.usageVar(scope).NodeValue(g)), 3) // [1, M, K]
+	u := graph.ClipScalar(scope.RandomUniform(g, shapes.Make(dtypes.Float32, n, m.numLatents(), m.cfg.CodebookSize)), 1e-7, 1-1e-7)
+	gumbel := graph.Neg(graph.Log(graph.Neg(graph.Log(u))))
+	return graph.ArgMax(graph.Add(logp, gumbel), -1, dtypes.Int32)
 }
 
 // lookup returns the code vectors of codes ([B, M] int32 → [B, M, D]).

@@ -69,9 +69,10 @@ func (a *app) plot(c *cobra.Command, arg, out string) error {
 		cols = int(math.Ceil(math.Sqrt(float64(len(panels)))))
 	}
 	opt := plots.CurveOptions{
-		Title:  fmt.Sprintf("run %d  %s  (%s, %s)", r.ID, r.Name, r.Family, r.Status),
-		XLabel: "step",
-		Smooth: smooth,
+		Title:         fmt.Sprintf("run %d  %s  (%s, %s)", r.ID, r.Name, r.Family, r.Status),
+		XLabel:        "step",
+		Smooth:        smooth,
+		SkipTransient: 0.05, // the first steps of a loss sit hundreds of nats above the rest
 	}
 	if err := writeFileAtomic(out, func(tmp string) error { return plots.SavePanels(tmp, panels, cols, opt) }); err != nil {
 		return err

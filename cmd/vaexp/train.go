@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"github.com/vaexp/vaexp/experiments"
 	"github.com/vaexp/vaexp/tracker"
@@ -228,7 +229,9 @@ func (a *app) train(c *cobra.Command, f *trainFlags) error {
 	defer cancel()
 	stderr := c.ErrOrStderr()
 	opts := experiments.Options{DB: db, OutDir: a.outDir, Resume: resume, Log: stderr, Command: a.command}
-	if !f.quiet {
+	// A progress bar redraws one line with carriage returns: only on a
+	// terminal. Logs and CI get the one-line-per-epoch messages instead.
+	if !f.quiet && isTerminal(stderr) {
 		opts.Progress = stderr
 	}
 	res, runErr := experiments.Run(ctx, spec, opts)
@@ -284,4 +287,10 @@ func interruptible(parent context.Context, stderr io.Writer) (context.Context, c
 		}
 	}()
 	return ctx, cancel
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
