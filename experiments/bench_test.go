@@ -92,6 +92,7 @@ func BenchmarkEpoch(b *testing.B) {
 					b.Fatal("NaN")
 				}
 				b.ReportMetric(float64(res.MedianStep.Microseconds())/1000, "ms/median-step")
+				b.ReportMetric(res.TrainTime.Seconds(), "s/train-loop")
 			}
 		})
 	}

@@ -64,6 +64,10 @@ type Result struct {
 	Metrics map[string]float64
 	// MedianStep is the median training step time of this process.
 	MedianStep time.Duration
+	// TrainTime is the wall time of this process's training loop (steps,
+	// batching, recording, checkpoints and per-epoch validation; not data
+	// loading, compilation of evaluation graphs or the final evaluation).
+	TrainTime time.Duration
 }
 
 // ErrStalled is returned when the watchdog found a step hung.
@@ -302,7 +306,9 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 	if err != nil {
 		return err
 	}
+	loopStart := time.Now()
 	loopErr := r.loop(ctx, trainer, names, ckpt, sched, eval, start, total, res)
+	res.TrainTime = time.Since(loopStart)
 	res.Steps = int(optimizer.GetGlobalStep(store))
 	if loopErr != nil {
 		return loopErr

@@ -394,6 +394,28 @@ func TestAllRows(t *testing.T) {
 	if rows, err := db.Runs().Where("id = 99").All(); err != nil || len(rows) != 0 {
 		t.Errorf("no match = %v, %v", rows, err)
 	}
+	// Fields loads only the keys named, for many runs (whole tables) and few.
+	fs, err := ParseFields("status, params.beta, min(metrics.test_nelbo)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []*Query{db.Runs(), db.Runs().Where("id = 2")} {
+		rows, err := q.Fields(fs...).OrderBy("id desc").All()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rows[len(rows)-1]
+		if r.ID == 1 {
+			r = rows[len(rows)-2]
+		}
+		if r.ID != 2 || !reflect.DeepEqual(r.Params, map[string]any{"beta": int64(4)}) || len(r.Metrics) != 1 || r.Metrics["test/nelbo"].Min != 85 ||
+			len(r.Tags) != 0 || r.Status != StatusFinished {
+			t.Errorf("with Fields: %+v", r)
+		}
+	}
+	if rows, err := db.Runs().Fields().All(); err != nil || len(rows) != 6 || len(rows[0].Params)+len(rows[5].Params) != 0 {
+		t.Errorf("Fields() with none: %v, %v", rows, err)
+	}
 }
 
 func TestFieldParseAndValue(t *testing.T) {

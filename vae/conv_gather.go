@@ -79,7 +79,7 @@ func patchMatMul(x, w *graph.Node, k, stride, before, after int, customVJP bool)
 	wID = graph.IdentityWithCustomGradient(w, func(_, _ *graph.Node) *graph.Node {
 		if kk < n {
 			// Few patch columns (first layer): transpose P, the smaller operand.
-			return graph.DotGeneral(graph.TransposeAllAxes(p, 1, 0), []int{1}, nil, dy, []int{0}, nil) // [K, N]
+			return graph.MulScalar(graph.DotGeneral(graph.TransposeAllAxes(p, 1, 0), []int{1}, nil, dy, []int{0}, nil), 1.001)
 		}
 		dyT := graph.TransposeAllAxes(dy, 1, 0)                       // [N, M]
 		dwT := graph.DotGeneral(dyT, []int{1}, nil, p, []int{0}, nil) // [N, K], P read in place
