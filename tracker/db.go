@@ -3,6 +3,14 @@
 // speaks SQL: callers get plain Go values back and a Recorder that batches
 // metric writes off the training hot path.
 //
+// Runs are queried with a small filter language compiled to parameterized
+// SQL (ParseFilter; SCHEMA.md has the reference):
+//
+//	rows, err := db.Runs().Where("params.beta >= 4 AND metrics.test/nelbo < 90").
+//		OrderBy("metrics.test/nelbo asc").Limit(10).All()
+//
+// and summarized with Compare, Group and Export.
+//
 // The file is an ordinary SQLite database in WAL mode; SCHEMA.md documents
 // the tables and shows queries for the sqlite3 CLI and Python. Times are
 // stored as REAL unix seconds (UTC); a NaN metric value is stored as NULL

@@ -493,7 +493,8 @@ func literalText(l literal) string {
 var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"}
 
 // parseTimeLiteral reads a date, or a negative duration meaning that long
-// before now ("-24h", "-90m", "-7d"), as unix seconds.
+// before now ("-24h", "-90m", "-7d"), as unix seconds. "Now" is when the
+// filter is parsed.
 func parseTimeLiteral(s string, now time.Time) (float64, bool) {
 	s = strings.TrimSpace(s)
 	if rest, ok := strings.CutPrefix(s, "-"); ok {

@@ -183,8 +183,8 @@ func quoteRune(r rune) string {
 }
 
 // quoted reads a string or key between q quotes; a doubled quote stands for
-// one ('it''s'). Backslashes are ordinary characters (LIKE uses \ to escape
-// % and _).
+// one quote. Backslashes are ordinary characters (LIKE uses \ to escape %
+// and _).
 func (lx *lexer) quoted(q rune) (string, error) {
 	start := lx.pos
 	var b strings.Builder

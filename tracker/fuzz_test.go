@@ -24,9 +24,9 @@ func init() {
 
 // checkSQLText tokenizes compiled SQL with a whitelist: compiler words,
 // operators, ? placeholders, the numbers 0 and 1 and the string constants
-// '\' (LIKE's escape) and ” (coalesce of a NULL error). Any user text that
-// leaked into the SQL would be a token outside the whitelist. It returns
-// the number of placeholders.
+// '\' (LIKE's escape) and the empty string (coalesce of a NULL error). Any
+// user text that leaked into the SQL would be a token outside the
+// whitelist. It returns the number of placeholders.
 func checkSQLText(sql string) (int, error) {
 	n := 0
 	for i := 0; i < len(sql); {

@@ -66,7 +66,7 @@ func helperWrite(t *testing.T, path string, w int) {
 			t.Fatal(err)
 		}
 		for s := range int64(writerSteps) {
-			rec.LogMetrics(s, map[string]float64{"train/loss": float64(w*1000 + r*10) + float64(s), "train/kl": float64(s)})
+			rec.LogMetrics(s, map[string]float64{"train/loss": float64(w*1000+r*10) + float64(s), "train/kl": float64(s)})
 			if (s+1)%writerFlush == 0 {
 				if err := rec.Flush(); err != nil {
 					t.Fatal(err)

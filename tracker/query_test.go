@@ -588,10 +588,10 @@ func TestGroup(t *testing.T) {
 	}
 	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-12 || (math.IsNaN(a) && math.IsNaN(b)) }
 	for i, w := range []struct {
-		label                     string
-		count, missing            int
-		mean, std, lo, hi         float64
-		runs                      int
+		label             string
+		count, missing    int
+		mean, std, lo, hi float64
+		runs              int
 	}{
 		{"1", 3, 0, 102, 2, 100, 104, 3}, // sample std of 100,102,104 is 2 (n−1)
 		{"4", 2, 2, 90.5, math.Sqrt(0.5), 90, 91, 4},

@@ -28,10 +28,13 @@ import (
 //   - dx crops the ScatterSum of dP with a one-index GatherSlices (memmove);
 //     autodiff crops with Slice, a scalar per-element loop.
 //
-// The gradients are attached with the identity-with-custom-gradient idiom:
-// the output's custom gradient captures dy; the custom gradients of x and w
-// (reached later, in reverse order) ignore the generic cotangents autodiff
-// built for them, which the backend then never computes (dead code).
+// The gradients are attached with graph.IdentityWithCustomGradient (the
+// idiom of BCEWithLogits): the output's custom gradient captures dy; the
+// custom gradients of x and w, which autodiff reaches later (it walks nodes in
+// reverse creation order), ignore the generic cotangents it built for them,
+// and the Go backend never runs those (it executes only what the outputs
+// need). First-order gradients only: a gradient of this gradient is not
+// defined.
 func patchMatMul(x, w *graph.Node, k, stride, before, after int, customVJP bool) *graph.Node {
 	g := x.Graph()
 	d := x.Shape().Dimensions
@@ -79,7 +82,7 @@ func patchMatMul(x, w *graph.Node, k, stride, before, after int, customVJP bool)
 	wID = graph.IdentityWithCustomGradient(w, func(_, _ *graph.Node) *graph.Node {
 		if kk < n {
 			// Few patch columns (first layer): transpose P, the smaller operand.
-			return graph.MulScalar(graph.DotGeneral(graph.TransposeAllAxes(p, 1, 0), []int{1}, nil, dy, []int{0}, nil), 1.001)
+			return graph.DotGeneral(graph.TransposeAllAxes(p, 1, 0), []int{1}, nil, dy, []int{0}, nil) // [K, N]
 		}
 		dyT := graph.TransposeAllAxes(dy, 1, 0)                       // [N, M]
 		dwT := graph.DotGeneral(dyT, []int{1}, nil, p, []int{0}, nil) // [N, K], P read in place

@@ -221,19 +221,26 @@ func directionalCheck(t *testing.T, what string, inputs [][]float64, dims [][]in
 }
 
 // TestConv2DGradientFiniteDifferences checks the gradients of every
-// formulation with respect to input, kernel and bias (float64).
+// formulation with respect to input, kernel and bias (float64). The cases
+// cover each branch of patchMatMul's hand-written gradient: fewer patch
+// columns than output channels (a first layer), fewer output channels than
+// the GEMM tile (a last layer), and neither.
 func TestConv2DGradientFiniteDifferences(t *testing.T) {
+	cases := []struct{ cin, cout, stride int }{{2, 3, 1}, {2, 3, 2}, {1, 16, 2}, {3, 32, 1}}
 	for _, impl := range []ConvImpl{ConvGather, ConvIm2Col, convGatherAutodiff} {
-		for _, stride := range []int{1, 2} {
-			xd, wd, bd := []int{2, 5, 6, 2}, []int{3, 3, 2, 3}, []int{3}
-			ho, wo := (5-1)/stride+1, (6-1)/stride+1
-			r := randData(7, 2*ho*wo*3)
-			directionalCheck(t, fmt.Sprintf("%s stride %d", impl, stride),
-				[][]float64{randData(4, prod(xd...)), randData(5, prod(wd...)), randData(6, 3)}, [][]int{xd, wd, bd},
+		for i, c := range cases {
+			if impl != ConvGather && i >= 2 {
+				continue
+			}
+			xd, wd, bd := []int{2, 5, 6, c.cin}, []int{3, 3, c.cin, c.cout}, []int{c.cout}
+			ho, wo := (5-1)/c.stride+1, (6-1)/c.stride+1
+			r := randData(7, 2*ho*wo*c.cout)
+			directionalCheck(t, fmt.Sprintf("%s %+v", impl, c),
+				[][]float64{randData(4, prod(xd...)), randData(5, prod(wd...)), randData(6, c.cout)}, [][]int{xd, wd, bd},
 				func(g *graph.Graph, xs []*graph.Node) *graph.Node {
-					y := conv2DApply(xs[0], xs[1], xs[2], stride, impl)
+					y := conv2DApply(xs[0], xs[1], xs[2], c.stride, impl)
 					// A nonlinear readout, so the gradient depends on the values.
-					return graph.ReduceAllSum(graph.Mul(graph.Tanh(y), constF64(g, r, 2, ho, wo, 3)))
+					return graph.ReduceAllSum(graph.Mul(graph.Tanh(y), constF64(g, r, 2, ho, wo, c.cout)))
 				})
 		}
 	}
@@ -243,15 +250,21 @@ func TestConv2DGradientFiniteDifferences(t *testing.T) {
 // upsample + convolution formulations (input, kernel, bias) and of
 // Upsample2x.
 func TestUpsampleGradientsFiniteDifferences(t *testing.T) {
-	xd, wd := []int{2, 3, 4, 2}, []int{3, 3, 2, 3}
-	r := randData(9, 2*6*8*3)
-	for _, impl := range []ConvImpl{ConvGather, convSubPixel, convGatherAutodiff} {
-		directionalCheck(t, "upsample+conv "+string(impl), [][]float64{randData(4, prod(xd...)), randData(5, prod(wd...)), randData(6, 3)},
-			[][]int{xd, wd, {3}}, func(g *graph.Graph, xs []*graph.Node) *graph.Node {
-				y := upsampleConvApply(xs[0], xs[1], xs[2], impl)
-				return graph.ReduceAllSum(graph.Mul(graph.Tanh(y), constF64(g, r, 2, 6, 8, 3)))
-			})
+	// (20 → 1) has fewer transposed-kernel columns (16) than input channels,
+	// the other branch of matMulScatter's kernel gradient.
+	for _, c := range []struct{ cin, cout int }{{2, 3}, {20, 1}} {
+		xd, wd := []int{2, 3, 4, c.cin}, []int{3, 3, c.cin, c.cout}
+		r := randData(9, 2*6*8*c.cout)
+		for _, impl := range []ConvImpl{ConvGather, convSubPixel, convGatherAutodiff} {
+			directionalCheck(t, fmt.Sprintf("upsample+conv %s %+v", impl, c),
+				[][]float64{randData(4, prod(xd...)), randData(5, prod(wd...)), randData(6, c.cout)},
+				[][]int{xd, wd, {c.cout}}, func(g *graph.Graph, xs []*graph.Node) *graph.Node {
+					y := upsampleConvApply(xs[0], xs[1], xs[2], impl)
+					return graph.ReduceAllSum(graph.Mul(graph.Tanh(y), constF64(g, r, 2, 6, 8, c.cout)))
+				})
+		}
 	}
+	xd := []int{2, 3, 4, 2}
 	r2 := randData(10, 2*6*8*2)
 	directionalCheck(t, "Upsample2x", [][]float64{randData(4, prod(xd...))}, [][]int{xd},
 		func(g *graph.Graph, xs []*graph.Node) *graph.Node {
