@@ -132,15 +132,19 @@ func helperCmd(t *testing.T, path, mode string, id int) *exec.Cmd {
 	return cmd
 }
 
-// TestManyWriterProcesses starts 8 processes that all open one new
-// database at once (racing to create and migrate it) and each record
-// complete runs with frequent short transactions, then checks that every
-// row arrived: no "database is locked", nothing lost.
+// TestManyWriterProcesses starts 8 processes (VAEXP_TEST_WRITERS=N for
+// more) that all open one new database at once (racing to create and
+// migrate it) and each record complete runs with frequent short
+// transactions, then checks that every row arrived: no "database is
+// locked", nothing lost.
 func TestManyWriterProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts 8 processes")
 	}
-	const writers = 8
+	writers := 8
+	if n, err := strconv.Atoi(os.Getenv("VAEXP_TEST_WRITERS")); err == nil && n > writers {
+		writers = n // a heavier run on demand
+	}
 	path := filepath.Join(t.TempDir(), "shared.db")
 	start := time.Now()
 	var wg sync.WaitGroup

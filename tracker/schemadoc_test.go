@@ -99,3 +99,14 @@ func TestSchemaDocPython(t *testing.T) {
 		}
 	}
 }
+
+// TestSchemaDocFilters parses every example of SCHEMA.md's filter language.
+func TestSchemaDocFilters(t *testing.T) {
+	for _, block := range fencedBlocks(t, "filter") {
+		for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
+			if _, err := ParseFilter(line); err != nil {
+				t.Errorf("SCHEMA.md example %q: %v", line, err)
+			}
+		}
+	}
+}

@@ -112,8 +112,8 @@ type FactorVAE struct {
 const discScope = "discriminator"
 
 // Loss is recon + kl + γ·tc, with the discriminator's loss as an auxiliary
-// objective. NELBO is recon + kl: FactorVAE optimizes the ELBO minus γ·TC,
-// so its ELBO stays a proper bound.
+// objective. NELBO is recon + kl: FactorVAE maximizes the ELBO minus γ·TC,
+// and its ELBO alone is still a bound on log p(x), comparable across families.
 func (m *FactorVAE) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
 	n := b.Size()
 	if n < 4 {
@@ -129,9 +129,9 @@ func (m *FactorVAE) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
 	// behind StopGradient (the discriminator's own loss).
 	half := n / 2
 	detached := graph.StopGradient(z)
-	real := graph.Slice(detached, graph.AxisRange(0, half))
-	fake := PermuteDims(scope, graph.Slice(detached, graph.AxisRange(half, n)))
-	logits := discriminator(scope.At(discScope), graph.Concatenate([]*graph.Node{z, real, fake}, 0), m.cfg.DiscHidden, vae.Init(m.Init))
+	codes := graph.Slice(detached, graph.AxisRange(0, half))
+	permuted := PermuteDims(scope, graph.Slice(detached, graph.AxisRange(half, n)))
+	logits := discriminator(scope.At(discScope), graph.Concatenate([]*graph.Node{z, codes, permuted}, 0), m.cfg.DiscHidden, vae.Init(m.Init))
 	tc := graph.Slice(logits, graph.AxisRange(0, n))
 	discLoss, discAcc := discriminatorLoss(
 		graph.Slice(logits, graph.AxisRange(n, n+half)),

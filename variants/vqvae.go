@@ -128,9 +128,9 @@ func (m *VQVAE) codebook(scope *model.Scope, g *graph.Graph) *graph.Node {
 	return graph.Div(sum.NodeValue(g), graph.InsertAxes(m.smoothedSizes(size.NodeValue(g)), -1))
 }
 
-// codebookInit draws entries from U(−1/K, 1/K) per coordinate, as the
-// reference PyTorch implementations do: the codes start near the origin and
-// the encoder's outputs come to them.
+// codebookInit draws entries from U(−1/K, 1/K) per coordinate, as common
+// PyTorch implementations do (PyTorch-VAE, zalandoresearch/pytorch-vq-vae):
+// the codes start near the origin and the encoder's outputs come to them.
 func (m *VQVAE) codebookInit(scope *model.Scope) model.VariableInitializer {
 	bound := 1 / float64(m.cfg.CodebookSize)
 	return func(g *graph.Graph, shape shapes.Shape) *graph.Node {
@@ -145,7 +145,7 @@ func (m *VQVAE) codebookInit(scope *model.Scope) model.VariableInitializer {
 func (m *VQVAE) emaVars(scope *model.Scope) (sum, size *model.Variable) {
 	k, d := m.cfg.CodebookSize, m.cfg.EmbeddingDim
 	sum = scope.WithInitializer(m.codebookInit(scope)).VariableWithShape("ema_sum", shapes.Make(dtypes.Float32, k, d))
-	size = scope.WithInitializer(constantInit(1)).VariableWithShape("ema_cluster_size", shapes.Make(dtypes.Float32, k))
+	size = scope.WithInitializer(vqConstant(1)).VariableWithShape("ema_cluster_size", shapes.Make(dtypes.Float32, k))
 	sum.SetTrainable(false)
 	size.SetTrainable(false)
 	return sum, size
@@ -162,7 +162,7 @@ func (m *VQVAE) smoothedSizes(size *graph.Node) *graph.Node {
 // usageVar is the moving average of each position's code frequencies, [M, K],
 // starting uniform; non-trainable and updated in training steps only.
 func (m *VQVAE) usageVar(scope *model.Scope) *model.Variable {
-	v := scope.At("prior").WithInitializer(constantInit(1/float64(m.cfg.CodebookSize))).
+	v := scope.At("prior").WithInitializer(vqConstant(1/float64(m.cfg.CodebookSize))).
 		VariableWithShape("usage", shapes.Make(dtypes.Float32, m.numLatents(), m.cfg.CodebookSize))
 	v.SetTrainable(false)
 	return v
@@ -175,7 +175,8 @@ func (m *VQVAE) logPrior(usage *graph.Node) *graph.Node {
 	return graph.Log(graph.Div(p, graph.ReduceAndKeep(p, graph.ReduceSum, -1)))
 }
 
-func constantInit(v float64) model.VariableInitializer {
+// vqConstant initializes every element to v.
+func vqConstant(v float64) model.VariableInitializer {
 	return func(g *graph.Graph, shape shapes.Shape) *graph.Node {
 		return graph.BroadcastToShape(graph.Scalar(g, shape.DType, v), shape)
 	}
@@ -193,7 +194,7 @@ func (m *VQVAE) quantize(scope *model.Scope, x *graph.Node) quantized {
 	b, mm, d := x.Shape().Dimensions[0], m.numLatents(), m.cfg.EmbeddingDim
 	zE := graph.Reshape(m.encode(scope, x, nil, m.LatentDim), b, mm, d)
 	codebook := m.codebook(scope, x.Graph())
-	codes := nearest(zE, codebook)
+	codes := vqNearest(zE, codebook)
 	oneHot := graph.OneHot(codes, m.cfg.CodebookSize, dtypes.Float32)
 	// A one-hot matmul rather than a gather: the codebook loss's gradient then
 	// reaches the chosen entries by an ordinary dot product.
@@ -201,9 +202,9 @@ func (m *VQVAE) quantize(scope *model.Scope, x *graph.Node) quantized {
 	return quantized{zE: zE, zQ: zQ, codes: codes, oneHot: oneHot}
 }
 
-// nearest returns the index of the codebook row closest to each vector of z
+// vqNearest returns the index of the codebook row closest to each vector of z
 // ([B, M, D] against [K, D] → [B, M] int32), by ‖z‖² − 2 z·e + ‖e‖².
-func nearest(z, codebook *graph.Node) *graph.Node {
+func vqNearest(z, codebook *graph.Node) *graph.Node {
 	z, codebook = graph.StopGradient(z), graph.StopGradient(codebook)
 	dot := graph.Einsum("bmd,kd->bmk", z, codebook)
 	zz := graph.ReduceAndKeep(graph.Square(z), graph.ReduceSum, -1)                       // [B, M, 1]
@@ -212,8 +213,8 @@ func nearest(z, codebook *graph.Node) *graph.Node {
 	return graph.ArgMin(dist, -1, dtypes.Int32)
 }
 
-// sumSquares sums (a − b)² over every axis but the first: [B].
-func sumSquares(a, b *graph.Node) *graph.Node {
+// vqDistance sums (a − b)² over every axis but the first: [B].
+func vqDistance(a, b *graph.Node) *graph.Node {
 	return graph.ReduceSum(graph.Square(graph.Sub(a, b)), 1, 2)
 }
 
@@ -225,7 +226,7 @@ func (m *VQVAE) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
 	// quantization as the identity so the decoder's gradient reaches z_e.
 	zST := graph.Add(q.zE, graph.StopGradient(graph.Sub(q.zQ, q.zE)))
 	recon := m.reconNLL(scope, b.X, m.decode(scope, graph.Reshape(zST, b.Size(), m.LatentDim), nil))
-	commit := sumSquares(q.zE, graph.StopGradient(q.zQ))
+	commit := vqDistance(q.zE, graph.StopGradient(q.zQ))
 
 	usageVar := m.usageVar(scope)
 	usage := usageVar.NodeValue(g)
@@ -241,11 +242,11 @@ func (m *VQVAE) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
 
 	terms := []vae.Term{{Name: "recon", Value: recon, Weight: 1}}
 	if !m.cfg.EMA {
-		terms = append(terms, vae.Term{Name: "codebook", Value: sumSquares(graph.StopGradient(q.zE), q.zQ), Weight: 1})
+		terms = append(terms, vae.Term{Name: "codebook", Value: vqDistance(graph.StopGradient(q.zE), q.zQ), Weight: 1})
 	}
 	terms = append(terms,
 		vae.Term{Name: "commit", Value: commit, Weight: m.cfg.Commitment},
-		vae.Term{Name: "perplexity", Value: perplexity(graph.ReduceMean(freq, 0)), Weight: 0},
+		vae.Term{Name: "perplexity", Value: vqPerplexity(graph.ReduceMean(freq, 0)), Weight: 0},
 		vae.Term{Name: "dead_codes", Value: m.deadCodes(usage), Weight: 0},
 		vae.Term{Name: "rate", Value: rate, Weight: 0},
 	)
@@ -267,8 +268,8 @@ func (m *VQVAE) emaUpdate(scope *model.Scope, q quantized) {
 	sumVar.SetNodeValue(ema(sumVar.NodeValue(g), sums))
 }
 
-// perplexity is exp(−Σ p log p) of a distribution over codes, [K] → scalar.
-func perplexity(p *graph.Node) *graph.Node {
+// vqPerplexity is exp(−Σ p log p) of a distribution over codes, [K] → scalar.
+func vqPerplexity(p *graph.Node) *graph.Node {
 	plogp := graph.Mul(p, graph.Log(graph.AddScalar(p, 1e-10)))
 	return graph.Exp(graph.Neg(graph.ReduceAllSum(plogp)))
 }

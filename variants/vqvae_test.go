@@ -89,7 +89,7 @@ func TestVQVAEStraightThrough(t *testing.T) {
 		maxAbs := func(n *graph.Node) *graph.Node { return graph.ReduceAllMax(graph.Abs(n)) }
 
 		gr := graph.Gradient(sum("recon"), encOutB, encW0, decB0, codebook)
-		viaDecoder := graph.Einsum("h,lh->l", gr[2], decW0) // Σ_b ∂recon/∂z
+		viaDecoder := graph.Einsum("h,hl->l", gr[2], decW0) // Σ_b ∂recon/∂z (weights are [out, in])
 		gc := graph.Gradient(sum("commit"), codebook)
 		gb := graph.Gradient(sum("codebook"), encW0, codebook)
 
