@@ -14,14 +14,15 @@ import (
 type Base struct {
 	LatentDim  int    `param:"latent_dim" range:">= 1" help:"dimension of the latent code z"`
 	Hidden     []int  `param:"hidden" range:"widths >= 1" help:"hidden widths of the MLP encoder (the decoder mirrors them)"`
-	Arch       string `param:"arch" range:"mlp" help:"encoder/decoder architecture"`
+	Arch       string `param:"arch" range:"mlp|conv" help:"encoder/decoder architecture: mlp (hidden widths), or conv (two 3×3 stride-2 convolutions, mirrored by nearest-upsample + 3×3 convolutions; needs height and width divisible by 4)"`
+	ConvWidths []int  `param:"conv_widths" range:"two widths >= 1" help:"channels of the conv architecture's two stages (full/2 and full/4 resolution)"`
 	Init       string `param:"init" range:"pytorch|he" help:"weight initialization: pytorch = U(±1/√fan_in) (nn.Linear's default), he = N(0, 2/fan_in) with zero biases"`
 	Likelihood string `param:"likelihood" range:"bernoulli|gaussian" help:"p(x|z): bernoulli on grey levels (summed BCE), or gaussian with a learned shared variance"`
 }
 
 // defaultBase is the reference MNIST VAE: 784-400-20-400-784.
 func defaultBase() Base {
-	return Base{LatentDim: 20, Hidden: []int{400}, Arch: "mlp", Init: string(vae.InitPyTorch), Likelihood: "bernoulli"}
+	return Base{LatentDim: 20, Hidden: []int{400}, Arch: "mlp", ConvWidths: []int{32, 64}, Init: string(vae.InitPyTorch), Likelihood: "bernoulli"}
 }
 
 // Validate checks the shared hyperparameters.
@@ -34,8 +35,17 @@ func (b *Base) Validate(shape vae.Shape) error {
 			return fmt.Errorf("hidden=%v: every width must be >= 1", b.Hidden)
 		}
 	}
-	if b.Arch != "mlp" {
-		return fmt.Errorf("arch=%q: must be mlp", b.Arch)
+	switch b.Arch {
+	case "mlp":
+	case "conv":
+		if len(b.ConvWidths) != 2 || b.ConvWidths[0] < 1 || b.ConvWidths[1] < 1 {
+			return fmt.Errorf("conv_widths=%v: want two widths >= 1, e.g. 32,64", b.ConvWidths)
+		}
+		if shape.Height%4 != 0 || shape.Width%4 != 0 {
+			return fmt.Errorf("arch=conv needs image height and width divisible by 4, the data is %dx%d: use arch=mlp", shape.Height, shape.Width)
+		}
+	default:
+		return fmt.Errorf("arch=%q: must be mlp or conv", b.Arch)
 	}
 	if _, err := vae.ParseInit(b.Init); err != nil {
 		return err
@@ -57,28 +67,46 @@ type networks struct {
 }
 
 // encode maps x ([B, H, W, C]) and an optional conditioning vector ([B, K])
-// to out values per example.
+// to out values per example. The conv architecture sees the conditioning
+// vector as K constant extra image channels.
 func (n networks) encode(scope *model.Scope, x, cond *graph.Node, out int) *graph.Node {
+	scope = scope.At("encoder")
+	if n.Arch == "conv" {
+		if cond != nil {
+			dims := x.Shape().Dimensions
+			planes := graph.BroadcastToDims(graph.Reshape(cond, dims[0], 1, 1, -1), dims[0], dims[1], dims[2], cond.Shape().Dimensions[1])
+			x = graph.Concatenate([]*graph.Node{x, planes}, -1)
+		}
+		return n.conv().Encoder(scope, x, out)
+	}
 	h := vae.Flatten(x)
 	if cond != nil {
 		h = graph.Concatenate([]*graph.Node{h, cond}, -1)
 	}
-	return vae.MLP(scope.At("encoder"), h, n.Hidden, out, vae.Init(n.Init))
+	return vae.MLP(scope, h, n.Hidden, out, vae.Init(n.Init))
 }
 
 // decode maps codes ([B, L]) and an optional conditioning vector to logits or
 // means shaped like the data ([B, H, W, C]).
 func (n networks) decode(scope *model.Scope, z, cond *graph.Node) *graph.Node {
+	scope = scope.At("decoder")
 	if cond != nil {
 		z = graph.Concatenate([]*graph.Node{z, cond}, -1)
+	}
+	if n.Arch == "conv" {
+		return n.conv().Decoder(scope, z, n.shape.Height, n.shape.Width, n.shape.Channels)
 	}
 	hidden := make([]int, len(n.Hidden))
 	for i, h := range n.Hidden {
 		hidden[len(hidden)-1-i] = h
 	}
-	out := vae.MLP(scope.At("decoder"), z, hidden, n.shape.Size(), vae.Init(n.Init))
-	dims := append([]int{-1}, n.shape.Height, n.shape.Width, n.shape.Channels)
-	return graph.Reshape(out, dims...)
+	out := vae.MLP(scope, z, hidden, n.shape.Size(), vae.Init(n.Init))
+	return graph.Reshape(out, -1, n.shape.Height, n.shape.Width, n.shape.Channels)
+}
+
+// conv is the convolutional encoder/decoder pair of the conv architecture.
+func (n networks) conv() vae.ConvNet {
+	return vae.ConvNet{Widths: [2]int{n.ConvWidths[0], n.ConvWidths[1]}, Init: vae.Init(n.Init)}
 }
 
 // reconNLL is −log p(x | decoder output) per example, in nats.
