@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/gomlx/gomlx/core/graph"
@@ -65,6 +66,9 @@ func (o *familyOptimizer) UpdateGraph(scope *model.Scope, g *graph.Graph, loss *
 	stepVar := optimizer.GetGlobalStepVar(store)
 	step := stepVar.NodeValue(g)
 	for i, a := range auxs {
+		if !(a.LearningRate > 0) {
+			panic(fmt.Sprintf("auxiliary objective %q: learning rate %v must be > 0 (the family's config should reject it)", a.Scope, a.LearningRate))
+		}
 		setTrainable(paths[i], true)
 		cfg := optimizer.Adam().LearningRate(a.LearningRate).Scope("aux_adam")
 		if a.Beta1 != 0 || a.Beta2 != 0 {

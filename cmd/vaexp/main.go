@@ -2,8 +2,10 @@
 // recorded in the tracker database.
 //
 //	vaexp train --model vae --epochs 10
-//	vaexp runs list
+//	vaexp runs list --filter "params.beta >= 4" --order-by "metrics.test/nelbo asc"
 //	vaexp runs show last
+//	vaexp runs compare 3 4 5 --out compare.png
+//	vaexp runs group --by params.beta --metric metrics.test/nelbo
 //	vaexp plot last --out curves.png
 //	vaexp samples last --out samples.png
 //	vaexp models vae
@@ -44,6 +46,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	msg := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
 	fmt.Fprintf(stderr, "vaexp: %s\n", msg)
+	// A filter, order-by, column or field expression is part of the command
+	// line: its error is a usage error, and the expression is drawn under
+	// the message with a caret at the column, the one exception to the
+	// one-line rule.
+	var fe *tracker.FilterError
+	if errors.As(err, &fe) {
+		for _, line := range strings.Split(fe.Caret(), "\n") {
+			fmt.Fprintf(stderr, "  %s\n", line)
+		}
+		return 2
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		return 2
@@ -94,11 +107,15 @@ func newRootCmd(args []string) *cobra.Command {
 
 	runs := &cobra.Command{
 		Use:   "runs",
-		Short: "List and show recorded runs",
-		Args:  groupArgs,
-		RunE:  groupRun,
+		Short: "Query, compare, group, export, tag and delete recorded runs",
+		Long: "The runs commands read the tracker database. --filter, --order-by, --columns, --by\n" +
+			"and --metric share one small language, described in tracker/SCHEMA.md (\"Filter\n" +
+			"language\"): e.g. --filter \"params.beta IN (1, 4) AND status = 'finished'\".",
+		Args: groupArgs,
+		RunE: groupRun,
 	}
-	runs.AddCommand(newRunsListCmd(a), newRunsShowCmd(a))
+	runs.AddCommand(newRunsListCmd(a), newRunsShowCmd(a), newRunsCompareCmd(a), newRunsGroupCmd(a),
+		newRunsExportCmd(a), newRunsTagCmd(a), newRunsDeleteCmd(a))
 	root.AddCommand(newTrainCmd(a), runs, newPlotCmd(a), newSamplesCmd(a), newModelsCmd(), newVersionCmd())
 	root.SetArgs(args)
 	return root
