@@ -13,8 +13,22 @@ import (
 
 // SIMDEnabled reports whether this binary was built with GOEXPERIMENT=simd.
 // Without it the pure-Go backend compiles and runs, silently, about 12× slower.
-func SIMDEnabled() bool {
-	return strings.Contains(runtime.Version(), "X:simd") || strings.Contains(runtime.Version(), "simd")
+func SIMDEnabled() bool { return simdIn(runtime.Version()) }
+
+// simdIn reads the experiments a Go version string was built with
+// ("go1.27.3-X:simd linux/amd64" has it, "go1.27.3" has not).
+func simdIn(version string) bool {
+	_, exps, ok := strings.Cut(version, "X:")
+	if !ok {
+		return false
+	}
+	exps, _, _ = strings.Cut(exps, " ")
+	for _, e := range strings.Split(exps, ",") {
+		if e == "simd" {
+			return true
+		}
+	}
+	return false
 }
 
 // SIMDWarning is the start-up warning for a binary built without SIMD, or "".

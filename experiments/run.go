@@ -444,6 +444,13 @@ func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res
 		}
 	}
 	r.rec.LogMetrics(step, res.Metrics)
+	if res.MedianStep > 0 {
+		// Speed, for comparing families and machines (this process's steps only).
+		r.rec.LogMetrics(step, map[string]float64{
+			"time/median_step_ms": float64(res.MedianStep.Microseconds()) / 1000,
+			"time/train_seconds":  res.TrainTime.Seconds(),
+		})
+	}
 	r.logf("test: %s", formatTerms(test))
 	if spec.Eval.Samples > 0 {
 		imgs, err := generate(r.backend, store, m, spec.Eval.Samples, spec.Shape().Classes)

@@ -35,7 +35,8 @@ func PNG(png []byte, widthPx int, id string) {
 	}
 	d := &protocol.DisplayData{Data: map[protocol.MIMEType]any{protocol.MIMEImagePNG: png}, DisplayID: id}
 	if widthPx > 0 {
-		d.Metadata = map[string]any{string(protocol.MIMEImagePNG): map[string]any{"width": widthPx}}
+		// map[string]int is one of the types gonbui registers with gob for the pipe to the kernel.
+		d.Metadata = map[string]any{string(protocol.MIMEImagePNG): map[string]int{"width": widthPx}}
 	}
 	gonbui.SendData(d)
 }

@@ -17,6 +17,7 @@ Run it with Debian's /usr/bin/python3: a pyenv python3 earlier on PATH lacks nbf
 import argparse
 import glob
 import os
+import re
 import sys
 import time
 
@@ -34,12 +35,20 @@ def first_code_cell(nb):
     return None
 
 
+# stderr text that means a cell failed to show what it meant to, though it exited 0:
+# gonbui logs a broken display pipe and carries on.
+BROKEN_DISPLAY = re.compile(r"failed to write to GoNB pipe|gonbui\.go:\d+\]")
+
+
 def error_outputs(nb):
-    """Yields (cell index, text) for every error output left in the notebook."""
+    """Yields (cell index, text) for every error output left in the notebook, and
+    for every stderr output that shows a display failed."""
     for i, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 yield i, "%s: %s" % (out.get("ename"), out.get("evalue"))
+            elif out.get("output_type") == "stream" and out.get("name") == "stderr" and BROKEN_DISPLAY.search(out.get("text", "")):
+                yield i, "display failed: " + out["text"].strip()[:500]
 
 
 def run(path, args):
@@ -78,8 +87,9 @@ def run(path, args):
             failure = "%s: %s" % (type(e).__name__, str(e).strip()[-3000:])
     seconds = time.time() - began
     errors = list(error_outputs(nb))
-    if failure is None and errors:
-        failure = "; ".join("cell %d: %s" % e for e in errors)
+    if errors:
+        # The cell's stderr holds the panic or compile error; nbclient's message only says "exit status 2".
+        failure = "\n".join("cell %d: %s\n%s" % (i, text, stderr_of(nb.cells[i])) for i, text in errors)
     out_nb = os.path.join(args.out, name + ".ipynb")
     nbformat.write(nb, out_nb)
     if args.html:
@@ -93,6 +103,12 @@ def run(path, args):
         default=(0, -1),
     )
     return name, seconds, slowest, failure
+
+
+def stderr_of(cell):
+    text = "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == "stderr")
+    return re.sub(r"\x1b\[[0-9;]*m", "", text).strip()[-3000:]
 
 
 def cell_seconds(cell):
