@@ -165,53 +165,66 @@ func (t *Table) HTML() string {
 	if digits == 0 {
 		digits = 1
 	}
+	// A column is numeric (right-aligned, header too) when its cells are numbers or empty.
+	numeric := make([]bool, len(t.Header))
 	best := make([]float64, len(t.Header))
-	for c := range best {
+	for c := range t.Header {
+		numeric[c] = true
 		best[c] = math.Inf(1)
-		if c < len(t.Best) && t.Best[c] {
-			for _, r := range t.Rows {
-				if v, ok := number(cell(r, c)); ok && v < best[c] {
-					best[c] = v
-				}
+		for _, r := range t.Rows {
+			v := cell(r, c)
+			f, ok := number(v)
+			if !ok && v != nil {
+				numeric[c] = false
+			}
+			if ok && f < best[c] {
+				best[c] = f
 			}
 		}
 	}
-	var b strings.Builder
-	b.WriteString(`<table style="border-collapse:collapse;font-variant-numeric:tabular-nums">`)
-	if t.Caption != "" {
-		fmt.Fprintf(&b, `<caption style="caption-side:top;text-align:left;font-weight:bold;padding-bottom:4px">%s</caption>`, html.EscapeString(t.Caption))
+	align := func(c int) string {
+		if numeric[c] {
+			return "right"
+		}
+		return "left"
 	}
-	b.WriteString("<thead><tr>")
-	for _, h := range t.Header {
-		fmt.Fprintf(&b, `<th style="padding:2px 10px;border-bottom:1px solid #888">%s</th>`, html.EscapeString(h))
+	var b strings.Builder
+	b.WriteString(`<div style="margin:4px 0">`)
+	if t.Caption != "" {
+		fmt.Fprintf(&b, `<div style="font-weight:bold;margin-bottom:4px">%s</div>`, html.EscapeString(t.Caption))
+	}
+	b.WriteString(`<table style="border-collapse:collapse;font-variant-numeric:tabular-nums;margin:0"><thead><tr>`)
+	for c, h := range t.Header {
+		fmt.Fprintf(&b, `<th style="padding:3px 12px;border-bottom:1px solid #888;text-align:%s">%s</th>`, align(c), html.EscapeString(h))
 	}
 	b.WriteString("</tr></thead><tbody>")
 	for _, r := range t.Rows {
 		b.WriteString("<tr>")
 		for c := range t.Header {
 			v := cell(r, c)
-			text, align := "–", "right"
-			if f, ok := number(v); ok {
-				if !math.IsNaN(f) && !math.IsInf(f, 0) {
-					switch v.(type) {
-					case int, int64:
-						text = fmt.Sprint(v)
-					default:
-						text = fmt.Sprintf("%.*f", digits, f)
-					}
+			text := "–"
+			f, isNum := number(v)
+			switch {
+			case isNum && (math.IsNaN(f) || math.IsInf(f, 0)):
+			case isNum:
+				switch v.(type) {
+				case int, int64:
+					text = fmt.Sprint(v)
+				default:
+					text = fmt.Sprintf("%.*f", digits, f)
 				}
-			} else if v != nil {
-				text, align = fmt.Sprint(v), "left"
+			case v != nil:
+				text = fmt.Sprint(v)
 			}
 			text = html.EscapeString(text)
-			if f, ok := number(v); ok && c < len(t.Best) && t.Best[c] && f == best[c] {
+			if isNum && c < len(t.Best) && t.Best[c] && f == best[c] {
 				text = "<b>" + text + "</b>"
 			}
-			fmt.Fprintf(&b, `<td style="padding:2px 10px;text-align:%s">%s</td>`, align, text)
+			fmt.Fprintf(&b, `<td style="padding:3px 12px;text-align:%s">%s</td>`, align(c), text)
 		}
 		b.WriteString("</tr>")
 	}
-	b.WriteString("</tbody></table>")
+	b.WriteString("</tbody></table></div>")
 	return b.String()
 }
 

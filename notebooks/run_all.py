@@ -18,6 +18,7 @@ import argparse
 import glob
 import os
 import re
+import shutil
 import sys
 import time
 
@@ -54,9 +55,10 @@ def error_outputs(nb):
 def run(path, args):
     name = os.path.splitext(os.path.basename(path))[0]
     work = os.path.join(args.out, name)
-    os.makedirs(work, exist_ok=True)
-    for f in glob.glob(os.path.join(work, "vaexp.db*")):
-        os.remove(f)
+    # A fresh database and runs folder: a run folder left from an earlier
+    # execution would be taken for the new run's (its ids restart at 1).
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
     os.environ["VAEXP_DB"] = os.path.join(work, "vaexp.db")
     os.environ["VAEXP_RUNS"] = os.path.join(work, "runs")
     if args.smoke:

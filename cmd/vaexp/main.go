@@ -28,16 +28,18 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run executes one command line and returns the process exit status: 0 on
 // success, 1 when the command failed, 2 when the command line itself is wrong.
-func run(args []string, stdout, stderr io.Writer) int {
+// stdin answers the questions of `runs delete`.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if w := experiments.SIMDWarning(); w != "" {
 		fmt.Fprintln(stderr, w)
 	}
 	root := newRootCmd(args)
+	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.Execute()
@@ -103,7 +105,7 @@ func newRootCmd(args []string) *cobra.Command {
 	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.dbPath, "db", tracker.DefaultPath(), "tracker database `FILE` ($"+tracker.EnvDB+" sets the default)")
-	pf.StringVar(&a.outDir, "out", "runs", "`DIR` holding one folder per training run (checkpoints, log, spec, images); plot and samples take --out FILE instead")
+	pf.StringVar(&a.outDir, "out", "runs", "`DIR` holding one folder per training run (checkpoints, log, spec, images); plot, samples and runs compare, group, export take --out FILE instead")
 
 	runs := &cobra.Command{
 		Use:   "runs",

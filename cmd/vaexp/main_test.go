@@ -24,6 +24,8 @@ type env struct {
 	stdout string
 	stderr string
 	code   int
+	// stdin is the input of the next run; it is reset after each.
+	stdin string
 }
 
 func newEnv(t *testing.T) *env {
@@ -36,12 +38,14 @@ func (e *env) run(args ...string) int {
 	e.t.Helper()
 	var out, errb bytes.Buffer
 	full := append([]string{"--db", e.db}, args...)
-	if slices.Contains(args, "train") {
+	if slices.Contains(args, "train") || slices.Contains(args, "delete") {
 		// The global --out (runs folder) is shadowed by the --out FILE of
-		// plot and samples, so it is given to train only.
+		// plot, samples, compare, group and export, so it is given to
+		// train and delete only.
 		full = append([]string{"--out", e.runs}, full...)
 	}
-	e.code = run(full, &out, &errb)
+	e.code = run(full, strings.NewReader(e.stdin), &out, &errb)
+	e.stdin = ""
 	e.stdout, e.stderr = out.String(), errb.String()
 	return e.code
 }
@@ -323,6 +327,24 @@ func TestErrors(t *testing.T) {
 		{name: "unknown model to describe", args: []string{"models", "nope"}, code: 1, want: []string{`"nope"`, "vae"}},
 		{name: "resume missing run", setup: emptyDB, args: []string{"train", "--resume", "42"}, code: 1,
 			want: []string{"run 42", "not found"}},
+		{name: "runs list bad --format", setup: emptyDB, args: []string{"runs", "list", "--format", "xml"}, code: 2,
+			want: []string{`"xml"`, "table, csv, json"}},
+		{name: "runs list negative --limit", setup: emptyDB, args: []string{"runs", "list", "--limit", "-1"}, code: 2,
+			want: []string{"-1", "0 for all"}},
+		{name: "runs compare one run", setup: emptyDB, args: []string{"runs", "compare", "3"}, code: 2,
+			want: []string{"two or more"}},
+		{name: "runs compare missing run", setup: emptyDB, args: []string{"runs", "compare", "3", "4", "--out", "OUT/c.png"}, code: 1,
+			want: []string{"run 3", "not found"}, noOutput: "c.png"},
+		{name: "runs group without --by", args: []string{"runs", "group"}, code: 2, want: []string{"--by", "params.beta"}},
+		{name: "runs export without --out", args: []string{"runs", "export"}, code: 2, want: []string{"--out", "stdout"}},
+		{name: "runs export unknown extension", setup: emptyDB, args: []string{"runs", "export", "--out", "OUT/r.xlsx"}, code: 2,
+			want: []string{"r.xlsx", ".csv or .json"}, noOutput: "r.xlsx"},
+		{name: "runs tag malformed", args: []string{"runs", "tag", "3", "note"}, code: 2, want: []string{`"note"`, "key=value"}},
+		{name: "runs tag missing run", setup: emptyDB, args: []string{"runs", "tag", "3", "a=b"}, code: 1,
+			want: []string{"run 3", "not found"}},
+		{name: "runs delete without id", args: []string{"runs", "delete"}, code: 2, want: []string{"RUN_ID"}},
+		{name: "runs delete missing run", setup: emptyDB, args: []string{"runs", "delete", "3", "--yes"}, code: 1,
+			want: []string{"run 3", "not found"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -38,7 +38,12 @@ func newRunsCompareCmd(a *app) *cobra.Command {
 			}
 			return nil
 		},
-		RunE: func(c *cobra.Command, args []string) error { return a.runsCompare(c, args, metric, out) },
+		RunE: func(c *cobra.Command, args []string) error {
+			if out == "" && c.Flags().Changed("metric") {
+				return usagef("--metric %s chooses the curves drawn into --out FILE; add e.g. --out compare.png", metric)
+			}
+			return a.runsCompare(c, args, metric, out)
+		},
 	}
 	fl := c.Flags()
 	fl.StringVarP(&out, "out", "o", "", "also draw the runs' --metric curves into this figure `FILE` ("+strings.Join(figureExts, ", ")+")")
@@ -122,7 +127,9 @@ func writeComparison(w io.Writer, cmp tracker.Comparison, bold bool) error {
 		if len(s.rows) == 0 {
 			continue
 		}
-		row(false, s.title)
+		// Empty cells keep the title inside the table's column block:
+		// tabwriter aligns only runs of lines that have tabs.
+		row(false, cells(s.title, func(tracker.RunRow) string { return "" })...)
 		for _, cr := range s.rows {
 			mark := "  "
 			if cr.Differs {
@@ -141,6 +148,9 @@ func writeComparison(w io.Writer, cmp tracker.Comparison, bold bool) error {
 	// Styled after alignment: tabwriter would count the escape codes as width.
 	lines := strings.SplitAfter(buf.String(), "\n")
 	for i, line := range lines {
+		if strings.HasSuffix(line, "\n") {
+			line = strings.TrimRight(line, " \n") + "\n"
+		}
 		if bold && i < len(marked) && marked[i] {
 			line = "\x1b[1m" + strings.TrimSuffix(line, "\n") + "\x1b[0m\n"
 		}
@@ -240,23 +250,27 @@ func compareMetricKey(runs []tracker.RunRow, metric string) (string, error) {
 	return "", fmt.Errorf("--metric %q: no run of %s has it; use one of %s", metric, runIDList(runs), strings.Join(keys, ", "))
 }
 
-// runLabel names a run in the figure's legend: its id and the params that
-// set it apart from the others (at most three).
+// runLabel names a run in the figure's legend: its id and the values of
+// the params that tell the runs apart (at most two). A param that only some
+// runs have, with one value among them, tells nothing.
 func runLabel(r tracker.RunRow, params []tracker.CompareRow) string {
 	var parts []string
 	for _, p := range params {
-		if !p.Differs {
-			continue
+		distinct := map[string]bool{}
+		for _, v := range p.Values {
+			if v != nil {
+				distinct[cellText(v, true)] = true
+			}
 		}
 		v, ok := r.Params[p.Key]
-		if !ok {
+		if len(distinct) < 2 || !ok {
 			continue
 		}
-		if len(parts) == 3 {
+		if len(parts) == 2 {
 			parts = append(parts, "…")
 			break
 		}
-		parts = append(parts, p.Key+"="+cellText(v, true))
+		parts = append(parts, p.Key+"="+clipText(cellText(v, true), 16))
 	}
 	label := fmt.Sprintf("run %d", r.ID)
 	if len(parts) > 0 {

@@ -270,19 +270,13 @@ func ago(t, now time.Time) string {
 		return "start unknown"
 	}
 	d := now.Sub(t)
-	plural := func(n int, unit string) string {
-		if n == 1 {
-			return "1 " + unit + " ago"
-		}
-		return fmt.Sprintf("%d %ss ago", n, unit)
-	}
 	switch {
 	case d < time.Minute:
 		return "just now"
 	case d < time.Hour:
-		return plural(int(d.Minutes()), "minute")
+		return plural(int(d.Minutes()), "minute") + " ago"
 	case d < 48*time.Hour:
-		return plural(int(d.Hours()), "hour")
+		return plural(int(d.Hours()), "hour") + " ago"
 	}
-	return plural(int(d.Hours()/24), "day")
+	return plural(int(d.Hours()/24), "day") + " ago"
 }

@@ -112,6 +112,6 @@ func (a *app) runsExport(c *cobra.Command, qf queryFlags, format, out string) er
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.OutOrStdout(), "wrote %s (%d runs, %s)\n", out, n, format)
+	fmt.Fprintf(c.OutOrStdout(), "wrote %s (%s, %s)\n", out, plural(n, "run"), format)
 	return nil
 }

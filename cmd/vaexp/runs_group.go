@@ -166,9 +166,9 @@ func drawGroups(groups []tracker.GroupStat, by, metric tracker.Field, filter, ou
 	if err := writeFileAtomic(out, func(tmp string) error { return plots.Save(p, tmp, 0, 0) }); err != nil {
 		return "", err
 	}
-	msg := fmt.Sprintf("wrote %s (%d groups, %d runs)", out, len(bars), runs)
+	msg := fmt.Sprintf("wrote %s (%s, %s)", out, plural(len(bars), "group"), plural(runs, "run"))
 	if none > 0 {
-		msg += fmt.Sprintf("; %d runs without %s left out", none, by)
+		msg += fmt.Sprintf("; %s without %s left out", plural(none, "run"), by)
 	}
 	return msg, nil
 }
@@ -199,4 +199,12 @@ func clipText(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// plural prints "1 run", "3 runs".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
