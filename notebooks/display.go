@@ -2,6 +2,7 @@ package notebooks
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"html"
 	"image"
@@ -91,6 +92,27 @@ func Plot(p *plot.Plot, widthIn, heightIn float64) error {
 	return nil
 }
 
+// Row shows PNG images side by side (wrapping on a narrow screen), each
+// widthPx pixels wide (0: its own width), with an optional caption under each.
+func Row(widthPx int, captions []string, pngs ...[]byte) {
+	var b strings.Builder
+	b.WriteString(`<div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start">`)
+	for i, png := range pngs {
+		b.WriteString(`<figure style="margin:0">`)
+		width := ""
+		if widthPx > 0 {
+			width = fmt.Sprintf(` width="%d"`, widthPx)
+		}
+		fmt.Fprintf(&b, `<img%s src="data:image/png;base64,%s">`, width, base64.StdEncoding.EncodeToString(png))
+		if i < len(captions) && captions[i] != "" {
+			fmt.Fprintf(&b, `<figcaption style="text-align:center">%s</figcaption>`, html.EscapeString(captions[i]))
+		}
+		b.WriteString(`</figure>`)
+	}
+	b.WriteString(`</div>`)
+	HTML(b.String())
+}
+
 // Panels shows plots.SavePanels' figure: one panel per metric, cols per row.
 func Panels(panels []plots.Panel, cols int, opt plots.CurveOptions) error {
 	tmp, err := os.MkdirTemp("", "vaexp-panels-")
@@ -112,6 +134,16 @@ func Panels(panels []plots.Panel, cols int, opt plots.CurveOptions) error {
 	}
 	PNG(png, int(w*float64(min(cols, len(panels)))*screenDPI), "")
 	return nil
+}
+
+// GridPNG tiles images (pixel values in [0, 1] of the given shape) into a
+// PNG grid of cols columns, each pixel drawn scale×scale.
+func GridPNG(images [][]float32, shape vae.Shape, cols, scale int) ([]byte, error) {
+	img, err := plots.ImageGrid(images, shape.Height, shape.Width, cols, plots.GridOptions{Scale: scale})
+	if err != nil {
+		return nil, err
+	}
+	return plots.EncodePNG(img)
 }
 
 // Grid shows images (pixel values in [0, 1] of the given shape) as a grid of

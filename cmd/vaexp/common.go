@@ -50,6 +50,21 @@ func (a *app) openDBFresh() (*tracker.DB, error) {
 	return db, nil
 }
 
+// openRun opens the database (marking dead runs killed) and resolves one run
+// argument (a number or "last"); the caller closes db.
+func (a *app) openRun(arg string) (*tracker.DB, tracker.Run, error) {
+	db, err := a.openDBFresh()
+	if err != nil {
+		return nil, tracker.Run{}, err
+	}
+	r, err := resolveRun(db, arg)
+	if err != nil {
+		db.Close()
+		return nil, tracker.Run{}, err
+	}
+	return db, r, nil
+}
+
 // runIDArgs accepts exactly one RUN_ID argument: a run number or "last".
 func runIDArgs(c *cobra.Command, args []string) error {
 	if len(args) != 1 {

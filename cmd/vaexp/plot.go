@@ -48,15 +48,11 @@ func (a *app) plot(c *cobra.Command, arg, out string) error {
 	if !contains(figureExts, ext) {
 		return fmt.Errorf("--out %q: unsupported figure format %q; use a file name ending in %s", out, ext, strings.Join(figureExts, ", "))
 	}
-	db, err := a.openDBFresh()
+	db, r, err := a.openRun(arg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	r, err := resolveRun(db, arg)
-	if err != nil {
-		return err
-	}
 	panels, smooth, err := metricPanels(db, r.ID)
 	if err != nil {
 		return err

@@ -245,15 +245,11 @@ func newRunsShowCmd(a *app) *cobra.Command {
 }
 
 func (a *app) runsShow(c *cobra.Command, arg string) error {
-	db, err := a.openDBFresh()
+	db, r, err := a.openRun(arg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	r, err := resolveRun(db, arg)
-	if err != nil {
-		return err
-	}
 	params, err := db.Params(r.ID)
 	if err != nil {
 		return err

@@ -50,15 +50,11 @@ func (a *app) samples(c *cobra.Command, arg, out string, n, cols int) error {
 	if ext := strings.ToLower(filepath.Ext(out)); ext != ".png" {
 		return fmt.Errorf("--out %q: samples are written as PNG; use a file name ending in .png", out)
 	}
-	db, err := a.openDBFresh()
+	db, r, err := a.openRun(arg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	r, err := resolveRun(db, arg)
-	if err != nil {
-		return err
-	}
 	t, err := experiments.Load(db, r.ID)
 	if err != nil {
 		return err
@@ -75,15 +71,11 @@ func (a *app) samples(c *cobra.Command, arg, out string, n, cols int) error {
 }
 
 func (a *app) exportArtifact(c *cobra.Command, arg, name, out string) error {
-	db, err := a.openDBFresh()
+	db, r, err := a.openRun(arg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	r, err := resolveRun(db, arg)
-	if err != nil {
-		return err
-	}
 	data, info, err := db.Artifact(r.ID, name)
 	if err != nil {
 		return err
