@@ -17,6 +17,7 @@ import (
 func TestLadderOutputs(t *testing.T) {
 	requireOutputs(t, "ladder-vae", nil, 16)
 	requireOutputs(t, "ladder-vae", map[string]any{"upper_latent_dims": "16,8", "latent_dim": 20}, 16)
+	requireOutputs(t, "ladder-vae", map[string]any{"arch": "conv"}, 8)
 }
 
 // TestLadderTerms checks the terms of an untrained ladder on a batch: NELBO =

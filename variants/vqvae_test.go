@@ -16,6 +16,7 @@ import (
 func TestVQVAEOutputs(t *testing.T) {
 	requireOutputs(t, "vq-vae", nil, 16)
 	requireOutputs(t, "vq-vae", map[string]any{"ema": true, "latent_dim": 64, "embedding_dim": 16}, 16)
+	requireOutputs(t, "vq-vae", map[string]any{"arch": "conv"}, 8)
 }
 
 func TestVQVAETermsFinite(t *testing.T) {
