@@ -18,7 +18,7 @@ vaexp_epoch() {
          END { printf "%s %s\n", ms, s }'
 }
 torch_epoch() {
-  bench/pytorch/run.sh --epochs 1 --json | python3 -c 'import json,sys; r=json.loads(sys.stdin.readlines()[-1]); print(r["median_step_ms"], r["epoch_seconds"][0])'
+  bench/pytorch/run.sh --epochs 1 --json 2>/dev/null | python3 -c 'import json,sys; r=json.loads(sys.stdin.readlines()[-1]); print(r["median_step_ms"], r["epoch_seconds"][0])'
 }
 
 printf "%-8s %-6s %14s %10s\n" round impl median_step_ms epoch_s

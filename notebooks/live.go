@@ -2,6 +2,7 @@ package notebooks
 
 import (
 	"fmt"
+	"html"
 	"math"
 	"sort"
 	"sync"
@@ -154,5 +155,37 @@ func (l *LivePlot) draw(final bool) {
 			l.err = err
 		}
 		l.mu.Unlock()
+	}
+}
+
+// Status is one line of text redrawn in place: the compact progress line of a
+// loop over runs, where a live figure per run would be a wall of plots.
+type Status struct {
+	id   string
+	mu   sync.Mutex
+	last time.Time
+}
+
+// NewStatus starts an empty status line.
+func NewStatus() *Status { return &Status{id: "vaexp-status-" + gonbui.UniqueId()} }
+
+// Set replaces the line's text.
+func (s *Status) Set(format string, args ...any) {
+	s.mu.Lock()
+	s.last = time.Now()
+	s.mu.Unlock()
+	gonbui.UpdateHTML(s.id, `<div style="font-family:monospace">`+html.EscapeString(fmt.Sprintf(format, args...))+`</div>`)
+}
+
+// Steps returns an experiments.Options.OnStep function that shows
+// "label: step N, loss L" at most four times a second.
+func (s *Status) Steps(label string) func(step int, terms map[string]float64) {
+	return func(step int, terms map[string]float64) {
+		s.mu.Lock()
+		due := time.Since(s.last) >= 250*time.Millisecond
+		s.mu.Unlock()
+		if due {
+			s.Set("%s: step %d, loss %.1f", label, step, terms["loss"])
+		}
 	}
 }
