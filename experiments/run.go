@@ -485,7 +485,13 @@ func (r *runner) saveGrid(name string, step int64, imgs, recons [][]float32) err
 	var err error
 	opt := plots.GridOptions{Scale: 2}
 	if recons == nil {
-		img, gerr := plots.ImageGrid(imgs, sh.Height, sh.Width, 8, opt)
+		// Conditional families generate labels 0, 1, 2, … cycling: with one
+		// column per class every column shows one digit.
+		cols := 8
+		if sh.Classes > 1 {
+			cols = sh.Classes
+		}
+		img, gerr := plots.ImageGrid(imgs, sh.Height, sh.Width, cols, opt)
 		if gerr != nil {
 			return gerr
 		}

@@ -89,7 +89,7 @@ func DefaultSpec() Spec {
 		Family: "vae",
 		Data:   DataSpec{Name: "mnist", Binarize: "none"},
 		Train:  TrainSpec{Epochs: 10, BatchSize: 128, LR: 1e-3, LogEvery: 1},
-		Eval:   EvalSpec{BatchSize: 500, Samples: 64},
+		Eval:   EvalSpec{BatchSize: 500, Samples: 60},
 		Seed:   1,
 	}
 }
