@@ -198,6 +198,8 @@ func (t *Table) HTML() string {
 		digits = 1
 	}
 	// A column is numeric (right-aligned, header too) when its cells are numbers or empty.
+	// Alignment is written twice: Jupyter strips style attributes from an
+	// untrusted notebook's HTML but keeps align.
 	numeric := make([]bool, len(t.Header))
 	best := make([]float64, len(t.Header))
 	for c := range t.Header {
@@ -223,11 +225,11 @@ func (t *Table) HTML() string {
 	var b strings.Builder
 	b.WriteString(`<div style="margin:4px 0">`)
 	if t.Caption != "" {
-		fmt.Fprintf(&b, `<div style="font-weight:bold;margin-bottom:4px">%s</div>`, html.EscapeString(t.Caption))
+		fmt.Fprintf(&b, `<div style="margin-bottom:4px"><b>%s</b></div>`, html.EscapeString(t.Caption))
 	}
 	b.WriteString(`<table style="border-collapse:collapse;font-variant-numeric:tabular-nums;margin:0"><thead><tr>`)
 	for c, h := range t.Header {
-		fmt.Fprintf(&b, `<th style="padding:3px 12px;border-bottom:1px solid #888;text-align:%s">%s</th>`, align(c), html.EscapeString(h))
+		fmt.Fprintf(&b, `<th align="%s" style="padding:3px 12px;border-bottom:1px solid #888;text-align:%[1]s">%s</th>`, align(c), html.EscapeString(h))
 	}
 	b.WriteString("</tr></thead><tbody>")
 	for _, r := range t.Rows {
@@ -252,7 +254,7 @@ func (t *Table) HTML() string {
 			if isNum && c < len(t.Best) && t.Best[c] && f == best[c] {
 				text = "<b>" + text + "</b>"
 			}
-			fmt.Fprintf(&b, `<td style="padding:3px 12px;text-align:%s">%s</td>`, align(c), text)
+			fmt.Fprintf(&b, `<td align="%s" style="padding:3px 12px;text-align:%[1]s">%s</td>`, align(c), text)
 		}
 		b.WriteString("</tr>")
 	}
