@@ -9,7 +9,7 @@ BIN     := bin/vaexp
 OUT     ?= out
 DB      ?= vaexp.db
 
-.PHONY: all build quickstart test test-long bench vet clean
+.PHONY: all build quickstart test test-long bench clean notebook-install notebooks
 
 all: build
 
@@ -25,10 +25,20 @@ quickstart: build
 	$(BIN) --db $(DB) samples last --artifact reconstructions.png --out $(OUT)/reconstructions.png
 	@echo "wrote $(OUT)/curves.png $(OUT)/samples.png $(OUT)/reconstructions.png; runs in $(DB): $(BIN) --db $(DB) runs list"
 
-## test: vet and every test (unit, end-to-end CLI, tracker, notebooks when installed).
+## test: vet, every Go test (unit, end-to-end CLI, tracker), then the notebooks executed headless
+## in a real Jupyter kernel (notebooks/ci.sh installs the kernel and Jupyter's packages when missing).
 test:
 	$(GO) vet ./...
 	$(GO) test -timeout 40m ./...
+	notebooks/ci.sh
+
+## notebook-install: build GoNB and register the gonb kernel for this checkout (once; idempotent).
+notebook-install:
+	notebooks/install.sh
+
+## notebooks: execute every notebook headless (VAEXP_SMOKE=1 budgets), as CI does.
+notebooks:
+	notebooks/ci.sh
 
 ## test-long: adds the 10-epoch reference VAE (test negative ELBO <= 106 nats).
 test-long:

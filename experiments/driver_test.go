@@ -222,3 +222,24 @@ func TestResumeSkipsInterruptedCheckpointSave(t *testing.T) {
 		t.Errorf("run.log does not say the interrupted checkpoint was dropped")
 	}
 }
+
+// TestNewRunNeverReusesAFolder: a database deleted while its runs folder is
+// kept restarts ids at 1; the new run 1 must not load the old run 1's
+// checkpoint.
+func TestNewRunNeverReusesAFolder(t *testing.T) {
+	out := t.TempDir()
+	first, err := Run(context.Background(), tinySpec(8), Options{DB: openDB(t), OutDir: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Run(context.Background(), tinySpec(8), Options{DB: openDB(t), OutDir: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.RunID != second.RunID || first.RunDir == second.RunDir {
+		t.Fatalf("runs %d and %d share folder %s", first.RunID, second.RunID, second.RunDir)
+	}
+	if second.Steps != 8 || second.TrainTime == 0 {
+		t.Errorf("the second run did not train from scratch: %+v", second)
+	}
+}

@@ -128,7 +128,7 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 	r.rec = rec
 	res.RunID = rec.RunID()
 	if runDir == "" {
-		runDir = filepath.Join(opts.OutDir, fmt.Sprint(rec.RunID()))
+		runDir = freshRunDir(opts.OutDir, rec.RunID())
 	}
 	res.RunDir = runDir
 	r.dir = runDir
@@ -169,6 +169,19 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 		r.logf("panic: %v\n%s", pe.Value, pe.Stack)
 	}
 	return res, err
+}
+
+// freshRunDir is the folder for a new run: <out>/<id>, or <out>/<id>-2, -3, …
+// when a folder of that name is left from another database, so that a new
+// run never picks up (or overwrites) another run's checkpoints.
+func freshRunDir(out string, id int64) string {
+	dir := filepath.Join(out, fmt.Sprint(id))
+	for n := 2; ; n++ {
+		if _, err := os.Stat(dir); os.IsNotExist(err) {
+			return dir
+		}
+		dir = filepath.Join(out, fmt.Sprintf("%d-%d", id, n))
+	}
 }
 
 // runner holds one run's state.

@@ -83,15 +83,9 @@ func (t *Trained) Reconstruct(ex Examples) ([][]float32, error) {
 	})
 }
 
-// decoder is implemented by families that decode given codes: pixel means
-// of p(x | z), with labels ([n] int32) for conditional families.
-type decoder interface {
-	Decode(scope *model.Scope, z, labels *graph.Node) *graph.Node
-}
-
 // CanDecode reports whether the run's family decodes given codes (see [Trained.Decode]).
 func (t *Trained) CanDecode() bool {
-	_, ok := t.Model.(decoder)
+	_, ok := t.Model.(vae.Decoder)
 	return ok
 }
 
@@ -99,7 +93,7 @@ func (t *Trained) CanDecode() bool {
 // e.g. points on a line between two encoded examples). labels selects the
 // class for conditional families (nil: class 0 for all); others ignore it.
 func (t *Trained) Decode(codes [][]float32, labels []int) ([][]float32, error) {
-	dec, ok := t.Model.(decoder)
+	dec, ok := t.Model.(vae.Decoder)
 	if !ok {
 		return nil, fmt.Errorf("run %d: family %q cannot decode given codes (its model has no Decode method)", t.RunID, t.Spec.Family)
 	}

@@ -244,7 +244,7 @@ func (p *parser) not() (node, error) {
 		}
 		if c := p.peek(); c.kind != tRParen {
 			if c.kind == tEOF {
-				return nil, p.errAt(c.col, "missing ')' to close '(' at column %d", t.col)
+				return nil, p.errAt(c.col, "missing ')' to close the '(' of column %d", t.col)
 			}
 			return nil, p.unexpected(c, "')', AND or OR")
 		}
@@ -306,7 +306,7 @@ func (p *parser) comparison() (node, error) {
 			}
 			if sep.kind != tComma {
 				if sep.kind == tEOF {
-					return nil, p.errAt(sep.col, "missing ')' to close IN list opened at column %d", open.col)
+					return nil, p.errAt(sep.col, "missing ')' to close the IN list of column %d", open.col)
 				}
 				return nil, p.unexpected(sep, "',' or ')'")
 			}

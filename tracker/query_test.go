@@ -217,7 +217,7 @@ func TestFilterErrors(t *testing.T) {
 	}{
 		{"params.beta = 4 AND )", 21, "unexpected ')'"},
 		{"params.beta = 4 AND (family = 'x'))", 35, "unexpected ')', expected AND, OR or the end"},
-		{"(params.beta = 4", 17, "missing ')' to close '(' at column 1"},
+		{"(params.beta = 4", 17, "missing ')' to close the '(' of column 1"},
 		{"params.beta =", 14, "unexpected end of input, expected a value"},
 		{"params.beta = adam", 15, "quote text values: 'adam'"},
 		{"params.beta 4", 13, "expected a comparison"},
@@ -227,7 +227,7 @@ func TestFilterErrors(t *testing.T) {
 		{"params.beta ! 4", 13, "did you mean '!='"},
 		{"params.beta = 4 params.lr = 1", 17, `unexpected "params.lr", expected AND, OR`},
 		{"params.beta = 4 AND", 20, "found end of input"},
-		{"params.x IN (1, 2", 18, "missing ')' to close IN list opened at column 13"},
+		{"params.x IN (1, 2", 18, "missing ')' to close the IN list of column 13"},
 		{"params.x IN 1", 13, "'(' after IN"},
 		{"params.x IN ()", 14, "expected a value"},
 		{"params.x NOT = 1", 14, "IN or LIKE after NOT"},

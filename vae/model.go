@@ -122,3 +122,11 @@ type Model interface {
 type LikelihoodEstimator interface {
 	LogLikelihood(scope *model.Scope, b Batch, k int) *graph.Node
 }
+
+// Decoder is implemented by families that decode given codes: pixel means of
+// p(x | z) for codes z ([n, LatentDim], e.g. points between two encoded
+// examples), with labels ([n] int32) for conditional families (others ignore
+// them, and they may be nil).
+type Decoder interface {
+	Decode(scope *model.Scope, z, labels *graph.Node) *graph.Node
+}

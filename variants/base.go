@@ -118,6 +118,12 @@ func (n networks) reconNLL(scope *model.Scope, x, out *graph.Node) *graph.Node {
 	return graph.Neg(vae.BernoulliLogLik(x, out))
 }
 
+// Decode implements vae.Decoder for every family built on these networks
+// (conditional ones override it): pixel means of p(x | z).
+func (n networks) Decode(scope *model.Scope, z, _ *graph.Node) *graph.Node {
+	return n.mean(n.decode(scope, z, nil))
+}
+
 // mean turns decoder output into pixel means in [0, 1].
 func (n networks) mean(out *graph.Node) *graph.Node { return graph.Logistic(out) }
 

@@ -575,3 +575,22 @@ func TestCommandLine(t *testing.T) {
 		t.Errorf("commandLine = %s, want %s", got, want)
 	}
 }
+
+func TestFindUp(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "notebooks", "x", "y"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notebooks", "install.sh"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(filepath.Join(dir, "notebooks", "x", "y"))
+	got, err := findUp("notebooks/install.sh")
+	if err != nil || got != filepath.Join(dir, "notebooks", "install.sh") {
+		t.Errorf("findUp = %q, %v", got, err)
+	}
+	t.Chdir(t.TempDir())
+	if _, err := findUp("notebooks/install.sh"); err == nil || !strings.Contains(err.Error(), "checkout") {
+		t.Errorf("outside a checkout: %v", err)
+	}
+}
