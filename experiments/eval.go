@@ -70,8 +70,8 @@ type evaluator struct {
 	m       vae.Model
 }
 
-func newEvaluator(backend compute.Backend, store *model.Store, m vae.Model) (*evaluator, error) {
-	return &evaluator{backend: backend, store: store, m: m}, nil
+func newEvaluator(backend compute.Backend, store *model.Store, m vae.Model) *evaluator {
+	return &evaluator{backend: backend, store: store, m: m}
 }
 
 // evaluate returns the mean of each loss output over the set, in batches of

@@ -315,10 +315,7 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 	r.logf("run %d: %s on %d training examples, %d steps of %d (%d per epoch), backend %s, folder %s",
 		r.rec.RunID(), spec.Family, r.train_.im.N, total, spec.Train.BatchSize, sched.stepsPerEpoch, r.backend.Name(), r.dir)
 
-	eval, err := newEvaluator(r.backend, store, m)
-	if err != nil {
-		return err
-	}
+	eval := newEvaluator(r.backend, store, m)
 	loopStart := time.Now()
 	loopErr := r.loop(ctx, trainer, names, ckpt, sched, eval, start, total, res)
 	res.TrainTime = time.Since(loopStart)

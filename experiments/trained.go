@@ -54,11 +54,8 @@ func (t *Trained) Evaluate(split string, n int) (map[string]float64, error) {
 	}
 	var out map[string]float64
 	err = catch(func() error {
-		eval, err := newEvaluator(t.Backend, t.Store, t.Model)
-		if err != nil {
-			return err
-		}
-		out, err = eval.evaluate(set, min(t.Spec.Eval.BatchSize, set.im.N), "binarize-"+split)
+		var err error
+		out, err = newEvaluator(t.Backend, t.Store, t.Model).evaluate(set, min(t.Spec.Eval.BatchSize, set.im.N), "binarize-"+split)
 		return err
 	})
 	if err != nil {
