@@ -13,6 +13,8 @@ The kernel's own log goes to $VAEXP_KERNEL_LOG (default /tmp/vaexp-kernel-test.l
 """
 import base64
 import os
+import queue
+import time
 import unittest
 
 import jupyter_kernel_test as jkt
@@ -21,6 +23,8 @@ from jupyter_client.manager import start_new_kernel
 # A cell's first compile links gomlx and the project: minutes on a cold cache.
 SLOW = int(os.environ.get("VAEXP_CELL_TIMEOUT", "900"))
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# How long after a cell's "idle" status its late outputs are still collected.
+LATE_OUTPUT_GRACE = 2.0
 
 
 class GonbKernelTests(jkt.KernelTests):
@@ -50,7 +54,21 @@ class GonbKernelTests(jkt.KernelTests):
         cls.log.close()
 
     def execute_helper(self, code, timeout=SLOW, **kw):
-        return super().execute_helper(code, timeout=timeout, **kw)
+        reply, output_msgs = super().execute_helper(code, timeout=timeout, **kw)
+        # GoNB forwards a cell's displays (gonbui writes them to a pipe) on its
+        # own goroutine, and one can reach iopub just after the cell's "idle"
+        # status. A Jupyter front-end renders such a late display_data all the
+        # same, so collect this cell's messages for a moment longer, as it would.
+        msg_id = reply["parent_header"]["msg_id"]
+        deadline = time.monotonic() + LATE_OUTPUT_GRACE
+        while time.monotonic() < deadline:
+            try:
+                msg = self.kc.get_iopub_msg(timeout=0.2)
+            except queue.Empty:
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] not in ("status", "execute_input"):
+                output_msgs.append(msg)
+        return reply, output_msgs
 
     def test_vaexp_png(self):
         """A cell importing vaexp packages displays a PNG made by plots."""
