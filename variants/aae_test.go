@@ -75,5 +75,5 @@ func TestAAERejectsBadHyperparameters(t *testing.T) {
 }
 
 func TestAAELong(t *testing.T) {
-	longRun(t, "aae", nil)
+	trainFull(t, "aae", nil, 5, nil)
 }

@@ -144,7 +144,7 @@ func TestBetaTCVAERejectsBadHyperparameters(t *testing.T) {
 }
 
 func TestBetaTCVAELong(t *testing.T) {
-	longRun(t, "beta-tcvae", nil)
+	trainFull(t, "beta-tcvae", nil, 5, nil)
 }
 
 // termsPerExample evaluates m's loss terms on x (labels y, may be nil) and

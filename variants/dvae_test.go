@@ -3,7 +3,6 @@ package variants_test
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/vaexp/vaexp/experiments"
-	"github.com/vaexp/vaexp/tracker"
 	"github.com/vaexp/vaexp/vae"
 	"github.com/vaexp/vaexp/variants"
 )
@@ -49,30 +47,6 @@ func TestDenoisingVAEKnownValues(t *testing.T) {
 			t.Errorf("%s, training at rate 0: total %.5f, the VAE's %.5f", c, clean["total"], refTrain["total"])
 		}
 	}
-}
-
-// trainingLossOnBatch is lossOnBatch with the graph marked as training, as
-// the driver's training step marks it.
-func trainingLossOnBatch(t *testing.T, family string, params map[string]any, seed int64, n int) map[string]float64 {
-	t.Helper()
-	m, _, err := variants.New(family, params, vae.MNISTShape)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := model.NewStore()
-	if err := store.SetRNGStateFromSeed(seed); err != nil {
-		t.Fatal(err)
-	}
-	x, y := mnistBatch(t, n)
-	outs, err := model.CallOnceN(gobackend.GetBackend(), store, func(scope *model.Scope, x, y *graph.Node) []*graph.Node {
-		scope.SetTraining(x.Graph(), true)
-		l := m.Loss(scope.At("model"), vae.Batch{X: x, Labels: y})
-		return []*graph.Node{graph.ReduceAllMean(l.Term("recon").Value), l.Total()}
-	}, x, y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return map[string]float64{"recon": float64(tensors.ToScalar[float32](outs[0])), "total": float64(tensors.ToScalar[float32](outs[1]))}
 }
 
 // TestDenoisingVAECorruption checks each corruption's statistics on 256
@@ -189,15 +163,11 @@ func TestDenoisingVAERejectsBadParams(t *testing.T) {
 			t.Logf("%v: %v", bad, err)
 		}
 	}
-	db, err := tracker.Open(filepath.Join(t.TempDir(), "vaexp.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t)
 	spec := experiments.DefaultSpec()
 	spec.Family = "denoising-vae"
 	spec.Params = map[string]any{"corruption": "blur"}
-	_, err = experiments.Run(context.Background(), spec, experiments.Options{DB: db, OutDir: t.TempDir()})
+	_, err := experiments.Run(context.Background(), spec, experiments.Options{DB: db, OutDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), `corruption="blur"`) {
 		t.Errorf("run with corruption=blur: error %v", err)
 	}

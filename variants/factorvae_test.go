@@ -2,15 +2,10 @@ package variants_test
 
 import (
 	"context"
-	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/gomlx/core/graph"
@@ -18,7 +13,6 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/vaexp/vaexp/experiments"
-	"github.com/vaexp/vaexp/tracker"
 	"github.com/vaexp/vaexp/vae"
 	"github.com/vaexp/vaexp/variants"
 )
@@ -229,60 +223,7 @@ func TestFactorVAERejectsBadHyperparameters(t *testing.T) {
 // the reference MLP, a few epochs. Run with VAEXP_LONG=1 (VAEXP_EPOCHS sets
 // the epochs, default 5).
 func TestFactorVAELong(t *testing.T) {
-	longRun(t, "factor-vae", nil)
-}
-
-// longRun trains family on full MNIST when VAEXP_LONG=1 and logs its test
-// metrics and seconds per epoch.
-func longRun(t *testing.T, family string, params map[string]any) {
-	if os.Getenv("VAEXP_LONG") != "1" {
-		t.Skip("set VAEXP_LONG=1 for the full-MNIST measurement")
-	}
-	measureRun(t, family, params)
-}
-
-// measureRun trains family on full MNIST (the reference MLP, batch 128, Adam
-// 1e-3) for $VAEXP_EPOCHS epochs (default 5) with validation off, then logs
-// the test metrics, the median step and the seconds per epoch.
-func measureRun(t *testing.T, family string, params map[string]any) {
-	t.Helper()
-	epochs := 5
-	if s := os.Getenv("VAEXP_EPOCHS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("VAEXP_EPOCHS=%q: want an integer >= 1", s)
-		}
-		epochs = n
-	}
-	db, err := tracker.Open(filepath.Join(t.TempDir(), "vaexp.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	spec := experiments.DefaultSpec()
-	spec.Family = family
-	spec.Params = params
-	spec.Train.Epochs = epochs
-	spec.Eval.Samples = 0
-	began := time.Now()
-	res, err := experiments.Run(context.Background(), spec, experiments.Options{DB: db, OutDir: t.TempDir(), Log: os.Stderr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wall := time.Since(began)
-	stepsPerEpoch := 60000 / spec.Train.BatchSize
-	var keys []string
-	for k := range res.Metrics {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var parts []string
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s=%.3f", k, res.Metrics[k]))
-	}
-	t.Logf("%s %v, %d epochs: %s", family, params, epochs, strings.Join(parts, " "))
-	t.Logf("%s: median step %s → %.1f s/epoch of steps; wall %.1f s for the run (%.1f s/epoch incl. data, compile, per-epoch checkpoint and test eval)",
-		family, res.MedianStep, (res.MedianStep * time.Duration(stepsPerEpoch)).Seconds(), wall.Seconds(), wall.Seconds()/float64(epochs))
+	trainFull(t, "factor-vae", nil, 5, nil)
 }
 
 // TestFactorVAEResumeIsExact interrupts a factor-vae run and resumes it from
@@ -290,11 +231,7 @@ func measureRun(t *testing.T, family string, params map[string]any) {
 // uninterrupted run, so the auxiliary Adam's state (moments, step counter)
 // is saved and restored with the model.
 func TestFactorVAEResumeIsExact(t *testing.T) {
-	db, err := tracker.Open(filepath.Join(t.TempDir(), "vaexp.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t)
 	out := t.TempDir()
 	spec := experiments.DefaultSpec()
 	spec.Family = "factor-vae"

@@ -28,15 +28,22 @@ import (
 	"github.com/vaexp/vaexp/variants"
 )
 
-// trainBriefly trains family on 2048 MNIST examples for 2 epochs of batch 64
-// and returns the run's result and its database.
-func trainBriefly(t *testing.T, family string, params map[string]any) (experiments.Result, *tracker.DB) {
+// openTestDB opens a fresh tracker database in the test's temporary folder.
+func openTestDB(t *testing.T) *tracker.DB {
 	t.Helper()
 	db, err := tracker.Open(filepath.Join(t.TempDir(), "vaexp.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// trainBriefly trains family on 2048 MNIST examples for 2 epochs of batch 64
+// and returns the run's result and its database.
+func trainBriefly(t *testing.T, family string, params map[string]any) (experiments.Result, *tracker.DB) {
+	t.Helper()
+	db := openTestDB(t)
 	spec := experiments.DefaultSpec()
 	spec.Family = family
 	spec.Params = params
@@ -101,6 +108,18 @@ func mnistBatch(t *testing.T, n int) (x, y *tensors.Tensor) {
 // "nelbo") on the first n MNIST images.
 func lossOnBatch(t *testing.T, family string, params map[string]any, seed int64, n int) map[string]float64 {
 	t.Helper()
+	return termsOnBatch(t, family, params, seed, n, false)
+}
+
+// trainingLossOnBatch is lossOnBatch with the graph marked as training, as
+// the driver's training step marks it (corruption, running statistics).
+func trainingLossOnBatch(t *testing.T, family string, params map[string]any, seed int64, n int) map[string]float64 {
+	t.Helper()
+	return termsOnBatch(t, family, params, seed, n, true)
+}
+
+func termsOnBatch(t *testing.T, family string, params map[string]any, seed int64, n int, training bool) map[string]float64 {
+	t.Helper()
 	m, _, err := variants.New(family, params, vae.MNISTShape)
 	if err != nil {
 		t.Fatal(err)
@@ -112,6 +131,7 @@ func lossOnBatch(t *testing.T, family string, params map[string]any, seed int64,
 	x, y := mnistBatch(t, n)
 	var names []string
 	outs, err := model.CallOnceN(gobackend.GetBackend(), store, func(scope *model.Scope, x, y *graph.Node) []*graph.Node {
+		scope.SetTraining(x.Graph(), training)
 		l := m.Loss(scope.At("model"), vae.Batch{X: x, Labels: y})
 		var nodes []*graph.Node
 		for _, term := range l.Terms {
@@ -187,11 +207,7 @@ func requireOutputs(t *testing.T, family string, params map[string]any, n int) {
 // learning rate) is left out.
 func variablesAfterSteps(t *testing.T, family string, params map[string]any, lr float64, steps int) map[string][]float32 {
 	t.Helper()
-	db, err := tracker.Open(filepath.Join(t.TempDir(), "vaexp.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := openTestDB(t)
 	spec := experiments.DefaultSpec()
 	spec.Family = family
 	spec.Params = params
@@ -322,11 +338,7 @@ func trainFull(t *testing.T, family string, params map[string]any, epochs int, e
 		merged[strings.TrimSpace(k)] = v
 	}
 	params = merged
-	db, err := tracker.Open(filepath.Join(t.TempDir(), "vaexp.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := openTestDB(t)
 	spec := experiments.DefaultSpec()
 	spec.Family = family
 	spec.Params = params
