@@ -1,7 +1,6 @@
 package experiments
 
 import (
-	"sort"
 	"sync"
 	"time"
 )
@@ -56,10 +55,7 @@ func (w *watchdog) limit() time.Duration {
 	if len(w.recent) == 0 {
 		return max(w.policy.First, w.policy.Min)
 	}
-	sorted := append([]time.Duration(nil), w.recent...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-	median := sorted[len(sorted)/2]
-	return max(w.policy.Min, time.Duration(w.policy.Factor*float64(median)))
+	return max(w.policy.Min, time.Duration(w.policy.Factor*float64(median(w.recent))))
 }
 
 // run polls until stopped or fired.
