@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -103,7 +104,7 @@ func (s *Spec) Validate() (variants.Config, error) {
 	if s.Data.Name != "mnist" {
 		return nil, fmt.Errorf("data %q: the data sets are mnist", s.Data.Name)
 	}
-	if !contains(Binarizations, s.Data.Binarize) {
+	if !slices.Contains(Binarizations, s.Data.Binarize) {
 		return nil, fmt.Errorf("binarize %q: use one of %s", s.Data.Binarize, strings.Join(Binarizations, ", "))
 	}
 	if s.Data.Val < 0 || s.Data.Limit < 0 || s.Data.TestLimit < 0 {
@@ -197,15 +198,6 @@ func (s *Spec) Values(cfg variants.Config) map[string]any {
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func sortedKeys[V any](m map[string]V) []string {

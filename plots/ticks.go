@@ -2,6 +2,7 @@ package plots
 
 import (
 	"math"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -117,7 +118,7 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 					continue
 				}
 				t := plot.Tick{Value: v}
-				if contains(set, m) && (e-elo)%step == 0 {
+				if slices.Contains(set, m) && (e-elo)%step == 0 {
 					t.Label = strconv.FormatFloat(v, 'g', 4, 64)
 					labels++
 				}
@@ -129,14 +130,4 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 		}
 	}
 	return niceTicks{n: 4}.Ticks(lo, hi)
-}
-
-// contains reports whether v is in s.
-func contains(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

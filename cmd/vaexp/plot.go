@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -45,7 +46,7 @@ func newPlotCmd(a *app) *cobra.Command {
 
 func (a *app) plot(c *cobra.Command, arg, out string) error {
 	ext := strings.ToLower(filepath.Ext(out))
-	if !contains(figureExts, ext) {
+	if !slices.Contains(figureExts, ext) {
 		return fmt.Errorf("--out %q: unsupported figure format %q; use a file name ending in %s", out, ext, strings.Join(figureExts, ", "))
 	}
 	db, r, err := a.openRun(arg)
@@ -210,5 +211,3 @@ func rank(order []string, s string) int {
 	}
 	return len(order)
 }
-
-func contains(list []string, s string) bool { return rank(list, s) < len(list) }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -69,7 +70,7 @@ func newRunsListCmd(a *app) *cobra.Command {
 			"  vaexp runs list --format json --limit 0",
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if !contains(listFormats, format) {
+			if !slices.Contains(listFormats, format) {
 				return usagef("--format %q: use one of %s", format, strings.Join(listFormats, ", "))
 			}
 			if limit < 0 {

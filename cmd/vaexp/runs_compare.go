@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -53,7 +54,7 @@ func newRunsCompareCmd(a *app) *cobra.Command {
 
 func (a *app) runsCompare(c *cobra.Command, args []string, metric, out string) error {
 	if out != "" {
-		if ext := strings.ToLower(filepath.Ext(out)); !contains(figureExts, ext) {
+		if ext := strings.ToLower(filepath.Ext(out)); !slices.Contains(figureExts, ext) {
 			return fmt.Errorf("--out %q: unsupported figure format %q; use a file name ending in %s", out, ext, strings.Join(figureExts, ", "))
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -51,10 +52,10 @@ func newRunsExportCmd(a *app) *cobra.Command {
 func exportFormat(out, flag string) (string, error) {
 	ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(out)), ".")
 	if flag != "" {
-		if !contains(exportFormats, flag) {
+		if !slices.Contains(exportFormats, flag) {
 			return "", usagef("--format %q: use csv or json", flag)
 		}
-		if out != "-" && contains(exportFormats, ext) && ext != flag {
+		if out != "-" && slices.Contains(exportFormats, ext) && ext != flag {
 			return "", usagef("--out %s is .%s but --format is %s: give one of them", out, ext, flag)
 		}
 		return flag, nil
@@ -62,7 +63,7 @@ func exportFormat(out, flag string) (string, error) {
 	switch {
 	case out == "-":
 		return "csv", nil
-	case contains(exportFormats, ext):
+	case slices.Contains(exportFormats, ext):
 		return ext, nil
 	}
 	return "", usagef("--out %q: cannot tell the format; end the name in .csv or .json, or give --format csv|json", out)
