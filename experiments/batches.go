@@ -10,39 +10,48 @@ import (
 	"github.com/vaexp/vaexp/vae"
 )
 
-// imageSet is an image data set resident in host memory as uint8 pixels,
-// turned into float32 batches on demand.
-type imageSet struct {
-	im       *data.Images
-	binarize string // "none" or "dynamic" (static sets are binarized when loaded)
+// exampleSet is one split of a run's data set, turned into float32 batches
+// on demand, with the run's binarization.
+type exampleSet struct {
+	split    data.Split
+	binarize string // "none" or "dynamic" (static splits are binarized when loaded)
 	seed     int64
 	shape    vae.Shape
 }
 
-// fill writes the examples idx into x (pixels) and y (labels). stream selects
+// len is the number of examples.
+func (s *exampleSet) len() int { return s.split.Len() }
+
+// fill writes the examples idx into x (values) and y (labels). stream selects
 // the dynamic binarization's random stream, so a given step always sees the
 // same sample and a resumed run replays it.
-func (s *imageSet) fill(x []float32, y []int32, idx []int, stream string, index int) {
+func (s *exampleSet) fill(x []float32, y []int32, idx []int, stream string, index int) {
 	if s.binarize == "dynamic" {
-		s.im.Binarized(x, idx, data.NewRand(s.seed, stream, index))
+		data.FillBinarized(s.split, x, y, idx, data.NewRand(s.seed, stream, index))
 	} else {
-		s.im.Float32(x, idx)
-	}
-	for k, i := range idx {
-		y[k] = int32(s.im.Labels[i])
+		s.split.Fill(x, y, idx)
 	}
 }
 
 // batch builds the input tensors for the examples idx.
-func (s *imageSet) batch(idx []int, stream string, index int) train.Batch {
-	d := s.shape.Size()
-	x := make([]float32, len(idx)*d)
+func (s *exampleSet) batch(idx []int, stream string, index int) train.Batch {
+	x := make([]float32, len(idx)*s.shape.Size())
 	y := make([]int32, len(idx))
 	s.fill(x, y, idx, stream, index)
 	return train.Batch{Inputs: []*tensors.Tensor{
-		tensors.FromFlatDataAndDimensions(x, len(idx), s.shape.Height, s.shape.Width, s.shape.Channels),
+		tensors.FromFlatDataAndDimensions(x, s.shape.BatchDims(len(idx))...),
 		tensors.FromFlatDataAndDimensions(y, len(idx)),
 	}}
+}
+
+// head is the set's first n examples (n <= 0 or beyond its size: all).
+func (s *exampleSet) head(n int) *exampleSet {
+	if n <= 0 || n >= s.len() {
+		return s
+	}
+	h := *s
+	h.split = data.Head(s.split, n)
+	return &h
 }
 
 // schedule maps global steps to training examples: epoch e visits the
@@ -75,7 +84,7 @@ func (s *schedule) indices(step int) (idx []int, epoch int) {
 
 // prefetch produces the batches of steps [from, to) on a goroutine, two ahead
 // of the trainer, so building a batch overlaps with the previous step.
-func prefetch(set *imageSet, sched *schedule, from, to int, done <-chan struct{}) <-chan train.Batch {
+func prefetch(set *exampleSet, sched *schedule, from, to int, done <-chan struct{}) <-chan train.Batch {
 	out := make(chan train.Batch, 2)
 	go func() {
 		defer close(out)

@@ -12,7 +12,6 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/vaexp/vaexp/experiments/data"
-	"github.com/vaexp/vaexp/vae"
 	"github.com/vaexp/vaexp/variants"
 )
 
@@ -27,7 +26,8 @@ func BenchmarkTrainStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	set := &imageSet{im: im.Head(128 * 8), binarize: "none", seed: 1, shape: vae.MNISTShape}
+	desc := data.MNIST{}.Describe()
+	set := &exampleSet{split: data.Head(im, 128*8), binarize: "none", seed: 1, shape: desc.Shape}
 	for _, family := range variants.Names() {
 		for _, arch := range []string{"mlp", "conv"} {
 			spec := DefaultSpec()
@@ -40,11 +40,11 @@ func BenchmarkTrainStep(b *testing.B) {
 			b.Run(family+"/"+arch, func(b *testing.B) {
 				store := model.NewStore()
 				_ = store.SetRNGStateFromSeed(1)
-				trainer, _ := newTrainer(gobackend.GetBackend(), store, cfg.Build(spec.Shape()), family, 1e-3)
-				sched, _ := newSchedule(set.im.N, 128, 1)
+				steps := newStepper(gobackend.GetBackend(), store, cfg.Build(spec.DataInfo(desc)), family, spec.Training(cfg))
+				sched, _ := newSchedule(set.len(), 128, 1)
 				step := func(i int) {
 					idx, _ := sched.indices(i)
-					metrics, err := trainer.TrainStep(set.batch(idx, "b", i))
+					metrics, err := steps.trainStep(i, set.batch(idx, "b", i))
 					if err != nil {
 						b.Fatal(err)
 					}

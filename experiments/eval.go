@@ -17,48 +17,6 @@ import (
 // modelScope is where every family's variables live in the Store.
 const modelScope = "model"
 
-// perExample broadcasts a scalar term to [B] so every output is per example.
-func perExample(v *graph.Node, batch int) *graph.Node {
-	if v.Rank() == 0 {
-		return graph.BroadcastToDims(v, batch)
-	}
-	if v.Rank() > 1 {
-		return graph.ReduceMean(v, intsRange(1, v.Rank())...)
-	}
-	return v
-}
-
-func intsRange(from, to int) []int {
-	out := make([]int, 0, to-from)
-	for i := from; i < to; i++ {
-		out = append(out, i)
-	}
-	return out
-}
-
-// lossOutputs lists a loss's outputs per example: every term, the weighted
-// total as "loss", and "nelbo" when the family defines it.
-func lossOutputs(l vae.Loss, batch int) (names []string, nodes []*graph.Node) {
-	var total *graph.Node
-	for _, t := range l.Terms {
-		v := perExample(t.Value, batch)
-		names, nodes = append(names, t.Name), append(nodes, v)
-		if t.Weight != 0 {
-			w := graph.MulScalar(v, t.Weight)
-			if total == nil {
-				total = w
-			} else {
-				total = graph.Add(total, w)
-			}
-		}
-	}
-	names, nodes = append(names, "loss"), append(nodes, total)
-	if l.NELBO != nil {
-		names, nodes = append(names, "nelbo"), append(nodes, perExample(l.NELBO, batch))
-	}
-	return names, nodes
-}
-
 // evaluator computes a model's loss terms over a data set without training.
 //
 // Each evaluation compiles a fresh graph: outside training the Go backend
@@ -76,12 +34,12 @@ func newEvaluator(backend compute.Backend, store *model.Store, m vae.Model) *eva
 
 // evaluate returns the mean of each loss output over the set, in batches of
 // batchSize (the last one padded by repeating examples, which are not counted).
-func (e *evaluator) evaluate(set *imageSet, batchSize int, stream string) (map[string]float64, error) {
+func (e *evaluator) evaluate(set *exampleSet, batchSize int, stream string) (map[string]float64, error) {
 	var names []string
 	exec, err := model.NewExec(e.backend, e.store, func(scope *model.Scope, x, y *graph.Node) []*graph.Node {
 		scope.SetTraining(x.Graph(), false)
 		var nodes []*graph.Node
-		names, nodes = lossOutputs(e.m.Loss(scope.At(modelScope), vae.Batch{X: x, Labels: y}), x.Shape().Dimensions[0])
+		names, nodes = e.m.Loss(scope.At(modelScope), vae.Batch{X: x, Labels: y}).Outputs(x.Shape().Dimensions[0])
 		return nodes
 	})
 	if err != nil {
@@ -101,7 +59,7 @@ func (e *evaluator) evaluate(set *imageSet, batchSize int, stream string) (map[s
 
 // logLikelihood returns the mean k-sample IWAE estimate of log p(x) over the
 // set, or ok=false when the family has no importance sampler.
-func (e *evaluator) logLikelihood(set *imageSet, k, batchSize int, stream string) (ll float64, ok bool, err error) {
+func (e *evaluator) logLikelihood(set *exampleSet, k, batchSize int, stream string) (ll float64, ok bool, err error) {
 	est, ok := e.m.(vae.LikelihoodEstimator)
 	if !ok {
 		return 0, false, nil
@@ -124,8 +82,8 @@ func (e *evaluator) logLikelihood(set *imageSet, k, batchSize int, stream string
 }
 
 // sumOver runs exec over the set and sums each per-example output.
-func (e *evaluator) sumOver(exec *model.Exec, set *imageSet, batchSize int, stream string) (sums []float64, count int, err error) {
-	n := set.im.N
+func (e *evaluator) sumOver(exec *model.Exec, set *exampleSet, batchSize int, stream string) (sums []float64, count int, err error) {
+	n := set.len()
 	for start := 0; start < n; start += batchSize {
 		idx := make([]int, batchSize)
 		valid := min(batchSize, n-start)
@@ -185,8 +143,9 @@ func generate(backend compute.Backend, store *model.Store, m vae.Model, n, class
 	return images(t), nil
 }
 
-// reconstruct returns the model's reconstructions of a batch.
-func reconstruct(backend compute.Backend, store *model.Store, m vae.Model, b batchTensors) ([][]float32, error) {
+// reconstruct returns the model's reconstructions of a batch; m must be a
+// [vae.Reconstructor].
+func reconstruct(backend compute.Backend, store *model.Store, m vae.Reconstructor, b batchTensors) ([][]float32, error) {
 	t, err := model.CallOnce(backend, store, func(scope *model.Scope, x, y *graph.Node) *graph.Node {
 		scope.SetTraining(x.Graph(), false)
 		return m.Reconstruct(scope.At(modelScope), vae.Batch{X: x, Labels: y})

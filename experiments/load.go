@@ -8,6 +8,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
 
+	"github.com/vaexp/vaexp/experiments/data"
 	"github.com/vaexp/vaexp/plots"
 	"github.com/vaexp/vaexp/tracker"
 	"github.com/vaexp/vaexp/vae"
@@ -19,6 +20,8 @@ type Trained struct {
 	RunID   int64
 	Dir     string
 	Spec    Spec
+	// Data describes the run's data set.
+	Data    data.Description
 	Model   vae.Model
 	Store   *model.Store
 	Backend compute.Backend
@@ -41,6 +44,10 @@ func Load(db *tracker.DB, id int64) (*Trained, error) {
 	if err != nil {
 		return nil, fmt.Errorf("run %d: %w", id, err)
 	}
+	desc, err := spec.Dataset()
+	if err != nil {
+		return nil, fmt.Errorf("run %d: %w", id, err)
+	}
 	backend, err := NewBackend()
 	if err != nil {
 		return nil, err
@@ -60,14 +67,14 @@ func Load(db *tracker.DB, id int64) (*Trained, error) {
 	if ok, err := ckpt.HasCheckpoints(); err != nil || !ok {
 		return nil, fmt.Errorf("run %d has no checkpoint in %s (it stopped before its first save)", id, filepath.Join(run.RunDir, "checkpoint"))
 	}
-	return &Trained{RunID: id, Dir: run.RunDir, Spec: spec, Model: cfg.Build(spec.Shape()), Store: store, Backend: backend}, nil
+	return &Trained{RunID: id, Dir: run.RunDir, Spec: spec, Data: desc, Model: cfg.Build(spec.DataInfo(desc)), Store: store, Backend: backend}, nil
 }
 
-// Generate draws n samples (pixel means), labels cycling 0..9 for conditional families.
+// Generate draws n samples (pixel means), labels cycling 0, 1, ... for conditional families.
 func (t *Trained) Generate(n int) ([][]float32, error) {
 	var imgs [][]float32
 	err := catch(func() (err error) {
-		imgs, err = generate(t.Backend, t.Store, t.Model, n, t.Spec.Shape().Classes)
+		imgs, err = generate(t.Backend, t.Store, t.Model, n, t.Data.Classes)
 		return err
 	})
 	return imgs, err
@@ -79,7 +86,7 @@ func (t *Trained) SampleGrid(n, cols int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sh := t.Spec.Shape()
+	sh := t.Data.Shape
 	img, err := plots.ImageGrid(imgs, sh.Height, sh.Width, cols, plots.GridOptions{Scale: 2})
 	if err != nil {
 		return nil, err

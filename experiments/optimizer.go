@@ -21,12 +21,19 @@ type familyOptimizer struct {
 	main       optimizer.Interface
 	modelScope string
 	aux        func(g *graph.Graph) []vae.AuxObjective
+	// auxOnly builds steps that update only the auxiliary objectives (the
+	// k−1 discriminator-only steps of a schedule with AuxSteps = k); the
+	// global step still counts them.
+	auxOnly bool
 }
 
 // UpdateGraph implements optimizer.Interface.
 func (o *familyOptimizer) UpdateGraph(scope *model.Scope, g *graph.Graph, loss *graph.Node) {
 	auxs := o.aux(g)
 	if len(auxs) == 0 {
+		if o.auxOnly {
+			panic("the family declares auxiliary steps (Training.AuxSteps > 1) but its loss has no auxiliary objective")
+		}
 		o.main.UpdateGraph(scope, g, loss)
 		return
 	}
@@ -61,7 +68,11 @@ func (o *familyOptimizer) UpdateGraph(scope *model.Scope, g *graph.Graph, loss *
 	for _, p := range paths {
 		setTrainable(p, false)
 	}
-	o.main.UpdateGraph(scope, g, loss)
+	if o.auxOnly {
+		_ = optimizer.IncrementGlobalStep(g, loss.DType())
+	} else {
+		o.main.UpdateGraph(scope, g, loss)
+	}
 	// Every Adam increments the global step; keep the main one's count.
 	stepVar := optimizer.GetGlobalStepVar(store)
 	step := stepVar.NodeValue(g)

@@ -14,6 +14,7 @@ import (
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 
 	"github.com/vaexp/vaexp/vae"
+	"github.com/vaexp/vaexp/variants"
 )
 
 // auxToy is a two-variable family whose objectives both depend on both
@@ -40,8 +41,6 @@ func (auxToy) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
 func (auxToy) Generate(_ *model.Scope, g *graph.Graph, n int, _ *graph.Node) *graph.Node {
 	return graph.Zeros(g, shapes.Make(dtypes.Float32, n, 28, 28, 1))
 }
-func (auxToy) Reconstruct(_ *model.Scope, b vae.Batch) *graph.Node { return b.X }
-func (auxToy) Encode(_ *model.Scope, b vae.Batch) *graph.Node      { return vae.Flatten(b.X) }
 
 // TestAuxObjectiveSeparation runs the driver's trainer on auxToy. Adam's
 // first step moves each variable by its learning rate against the sign of
@@ -50,7 +49,7 @@ func (auxToy) Encode(_ *model.Scope, b vae.Batch) *graph.Node      { return vae.
 // trained frozen variable or a double-counted global step shows.
 func TestAuxObjectiveSeparation(t *testing.T) {
 	store := model.NewStore()
-	trainer, _ := newTrainer(gobackend.GetBackend(), store, auxToy{}, "toy", 0.1)
+	steps := newStepper(gobackend.GetBackend(), store, auxToy{}, "toy", variants.Training{LR: 0.1, Beta1: 0.9, Beta2: 0.999, AuxSteps: 1})
 	batch := func() train.Batch {
 		return train.Batch{Inputs: []*tensors.Tensor{
 			tensors.FromFlatDataAndDimensions(make([]float32, 2*28*28), 2, 28, 28, 1),
@@ -72,7 +71,7 @@ func TestAuxObjectiveSeparation(t *testing.T) {
 			}
 		}
 	}
-	if _, err := trainer.TrainStep(batch()); err != nil {
+	if _, err := steps.trainStep(0, batch()); err != nil {
 		t.Fatal(err)
 	}
 	near("/model/enc/w", value("/model/enc/w"), []float32{1 - 0.1, -2 + 0.1})
@@ -89,10 +88,40 @@ func TestAuxObjectiveSeparation(t *testing.T) {
 			t.Errorf("%s: trainable flag not restored (variable %v, want trainable=%v)", path, v, want)
 		}
 	}
-	if _, err := trainer.TrainStep(batch()); err != nil {
+	if _, err := steps.trainStep(1, batch()); err != nil {
 		t.Fatal(err)
 	}
 	if s := optimizer.GetGlobalStep(store); s != 2 {
 		t.Errorf("global step %d after two steps, want 2", s)
+	}
+}
+
+// TestAuxSteps runs auxToy with a schedule of 3 auxiliary updates per main
+// one: the first two steps move only the discriminator, the third moves
+// both. With a constant gradient each Adam step moves a variable by exactly
+// its learning rate, so after 3 steps enc moved once (0.1) and disc three
+// times (0.03); the global step counts every batch.
+func TestAuxSteps(t *testing.T) {
+	store := model.NewStore()
+	steps := newStepper(gobackend.GetBackend(), store, auxToy{}, "toy", variants.Training{LR: 0.1, Beta1: 0.9, Beta2: 0.999, AuxSteps: 3})
+	batch := train.Batch{Inputs: []*tensors.Tensor{
+		tensors.FromFlatDataAndDimensions(make([]float32, 2*28*28), 2, 28, 28, 1),
+		tensors.FromFlatDataAndDimensions([]int32{0, 1}, 2),
+	}}
+	value := func(path string) []float32 { return tensors.MustCopyFlatData[float32](store.GetVariable(path).MustValue()) }
+	for step, wantEnc := range [][]float32{{1, -2}, {1, -2}, {1 - 0.1, -2 + 0.1}} {
+		if _, err := steps.trainStep(step, batch); err != nil {
+			t.Fatal(err)
+		}
+		if got := value("/model/enc/w"); math.Abs(float64(got[0]-wantEnc[0])) > 1e-5 || math.Abs(float64(got[1]-wantEnc[1])) > 1e-5 {
+			t.Errorf("after step %d: enc = %v, want %v", step+1, got, wantEnc)
+		}
+		d := 0.01 * float32(step+1)
+		if got := value("/model/disc/w"); math.Abs(float64(got[0]-(3-d))) > 1e-5 || math.Abs(float64(got[1]-(-4-d))) > 1e-5 {
+			t.Errorf("after step %d: disc = %v, want [%v %v]", step+1, got, 3-d, -4-d)
+		}
+		if s := optimizer.GetGlobalStep(store); s != int64(step+1) {
+			t.Errorf("global step %d after %d steps", s, step+1)
+		}
 	}
 }

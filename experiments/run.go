@@ -19,7 +19,6 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
-	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"go.yaml.in/yaml/v3"
 
@@ -196,7 +195,8 @@ type runner struct {
 	logFile *os.File
 	logMu   sync.Mutex
 
-	train_, val, test *imageSet
+	desc              data.Description
+	train_, val, test *exampleSet
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -213,39 +213,41 @@ func (r *runner) logf(format string, args ...any) {
 
 func (r *runner) loadData() error {
 	d := r.spec.Data
-	trainIm, err := data.LoadMNIST(d.Dir, "train")
+	ds, err := data.Get(d.Name)
 	if err != nil {
 		return err
 	}
-	testIm, err := data.LoadMNIST(d.Dir, "test")
+	desc := ds.Describe()
+	splits, err := ds.Load(data.LoadOptions{Dir: d.Dir, Seed: d.Seed})
 	if err != nil {
 		return err
 	}
-	trainIm, valIm, err := data.SplitValidation(trainIm, d.Val, r.spec.Seed)
-	if err != nil {
-		return err
-	}
-	if d.Limit > 0 && d.Limit < trainIm.N {
-		trainIm = trainIm.Head(d.Limit)
-	}
-	if d.TestLimit > 0 && d.TestLimit < testIm.N {
-		testIm = testIm.Head(d.TestLimit)
-	}
+	train, test := splits.Train, splits.Test
 	binarize := d.Binarize
 	if binarize == "static" {
-		trainIm, testIm = data.StaticBinarize(trainIm, r.spec.Seed), data.StaticBinarize(testIm, r.spec.Seed+1)
-		if valIm != nil {
-			valIm = data.StaticBinarize(valIm, r.spec.Seed+2)
-		}
+		// Each example's draw is fixed by its index in the full split, so
+		// the validation split and --limit see the same binarized examples.
+		train, test = data.StaticBinarized(train, r.spec.Seed), data.StaticBinarized(test, r.spec.Seed+1)
 		binarize = "none"
 	}
-	mk := func(im *data.Images) *imageSet {
-		if im == nil {
+	train, val, err := data.Holdout(train, d.Val, r.spec.Seed)
+	if err != nil {
+		return err
+	}
+	if d.Limit > 0 {
+		train = data.Head(train, d.Limit)
+	}
+	if d.TestLimit > 0 {
+		test = data.Head(test, d.TestLimit)
+	}
+	mk := func(s data.Split) *exampleSet {
+		if s == nil {
 			return nil
 		}
-		return &imageSet{im: im, binarize: binarize, seed: r.spec.Seed, shape: r.spec.Shape()}
+		return &exampleSet{split: s, binarize: binarize, seed: r.spec.Seed, shape: desc.Shape}
 	}
-	r.train_, r.val, r.test = mk(trainIm), mk(valIm), mk(testIm)
+	r.desc = desc
+	r.train_, r.val, r.test = mk(train), mk(val), mk(test)
 	return nil
 }
 
@@ -273,7 +275,7 @@ func (r *runner) prepareDir() error {
 // train builds the model, restores the checkpoint if any, and runs the loop.
 func (r *runner) train(ctx context.Context, res *Result) error {
 	spec := r.spec
-	m := r.cfg.Build(spec.Shape())
+	m := r.cfg.Build(spec.DataInfo(r.desc))
 	store := model.NewStore()
 	if err := store.SetRNGStateFromSeed(spec.Seed); err != nil {
 		return err
@@ -291,9 +293,9 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 		return fmt.Errorf("checkpoint in %s: %w", r.dir, err)
 	}
 
-	trainer, names := newTrainer(r.backend, store, m, spec.Family, spec.Train.LR)
+	steps := newStepper(r.backend, store, m, spec.Family, spec.Training(r.cfg))
 
-	sched, err := newSchedule(r.train_.im.N, spec.Train.BatchSize, spec.Seed)
+	sched, err := newSchedule(r.train_.len(), spec.Train.BatchSize, spec.Seed)
 	if err != nil {
 		return err
 	}
@@ -314,11 +316,11 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 		}
 	}
 	r.logf("run %d: %s on %d training examples, %d steps of %d (%d per epoch), backend %s, folder %s",
-		r.rec.RunID(), spec.Family, r.train_.im.N, total, spec.Train.BatchSize, sched.stepsPerEpoch, r.backend.Name(), r.dir)
+		r.rec.RunID(), spec.Family, r.train_.len(), total, spec.Train.BatchSize, sched.stepsPerEpoch, r.backend.Name(), r.dir)
 
 	eval := newEvaluator(r.backend, store, m)
 	loopStart := time.Now()
-	loopErr := r.loop(ctx, trainer, names, ckpt, sched, eval, start, total, res)
+	loopErr := r.loop(ctx, steps, ckpt, sched, eval, start, total, res)
 	res.TrainTime = time.Since(loopStart)
 	res.Steps = int(optimizer.GetGlobalStep(store))
 	if loopErr != nil {
@@ -329,7 +331,7 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 
 // loop runs steps [start, total): record terms, check them, checkpoint,
 // validate each epoch, watch for stalls.
-func (r *runner) loop(ctx context.Context, trainer *train.Trainer, names *[]string, ckpt *checkpoint.Handler, sched *schedule,
+func (r *runner) loop(ctx context.Context, steps *stepper, ckpt *checkpoint.Handler, sched *schedule,
 	eval *evaluator, start, total int, res *Result) error {
 	spec := r.spec
 	logEvery := max(spec.Train.LogEvery, 1)
@@ -364,7 +366,7 @@ func (r *runner) loop(ctx context.Context, trainer *train.Trainer, names *[]stri
 				time.Sleep(r.opts.stallFor)
 			}
 			var out stepOut
-			out.err = catch(func() (err error) { out.metrics, err = trainer.TrainStep(batch); return err })
+			out.err = catch(func() (err error) { out.metrics, err = steps.trainStep(step, batch); return err })
 			results <- out
 		}(step)
 		// A step is short: an interrupt waits for it and is handled at the top
@@ -381,7 +383,7 @@ func (r *runner) loop(ctx context.Context, trainer *train.Trainer, names *[]stri
 		d := time.Since(began)
 		dog.stepDone(d)
 		durations = append(durations, d)
-		terms := readTerms(out.metrics, *names) // filled when the first step built the graph
+		terms := readTerms(out.metrics, *steps.names) // filled when the first step built the graph
 		gstep := step + 1
 		if bad := nonFinite(terms); bad != "" {
 			return fmt.Errorf("loss is not finite at step %d (%s); lower --lr or check the data; the last checkpoint is kept, resume with --resume %d",
@@ -464,21 +466,23 @@ func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res
 	}
 	r.logf("test: %s", formatTerms(test))
 	if spec.Eval.Samples > 0 {
-		imgs, err := generate(r.backend, store, m, spec.Eval.Samples, spec.Shape().Classes)
+		imgs, err := generate(r.backend, store, m, spec.Eval.Samples, r.desc.Classes)
 		if err != nil {
 			return fmt.Errorf("generate samples: %w", err)
 		}
 		if err := r.saveGrid("samples.png", step, imgs, nil); err != nil {
 			return err
 		}
-		n := min(32, r.test.im.N)
+	}
+	if rc, ok := m.(vae.Reconstructor); ok && spec.Eval.Samples > 0 {
+		n := min(32, r.test.len())
 		idx := make([]int, n)
 		for i := range idx {
 			idx[i] = i
 		}
 		b := r.test.batch(idx, "binarize-test", 0)
 		originals := images(b.Inputs[0])
-		recons, err := reconstruct(r.backend, store, m, batchTensors{b.Inputs[0], b.Inputs[1]})
+		recons, err := reconstruct(r.backend, store, rc, batchTensors{b.Inputs[0], b.Inputs[1]})
 		if err != nil {
 			return fmt.Errorf("reconstruct: %w", err)
 		}
@@ -491,7 +495,7 @@ func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res
 
 // saveGrid writes an image grid to the run folder and the tracker.
 func (r *runner) saveGrid(name string, step int64, imgs, recons [][]float32) error {
-	sh := r.spec.Shape()
+	sh, classes := r.desc.Shape, r.desc.Classes
 	var png []byte
 	var err error
 	opt := plots.GridOptions{Scale: 2}
@@ -499,8 +503,8 @@ func (r *runner) saveGrid(name string, step int64, imgs, recons [][]float32) err
 		// Conditional families generate labels 0, 1, 2, … cycling: with one
 		// column per class every column shows one digit.
 		cols := 8
-		if sh.Classes > 1 {
-			cols = sh.Classes
+		if classes > 1 {
+			cols = classes
 		}
 		img, gerr := plots.ImageGrid(imgs, sh.Height, sh.Width, cols, opt)
 		if gerr != nil {

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"sort"
@@ -13,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vaexp/vaexp/experiments/data"
 	"github.com/vaexp/vaexp/vae"
 	"github.com/vaexp/vaexp/variants"
 )
@@ -43,11 +45,16 @@ type Spec struct {
 
 // DataSpec selects the data set and its preprocessing.
 type DataSpec struct {
-	// Name of the data set: "mnist".
+	// Name of the data set (`vaexp datasets` lists them).
 	Name string `yaml:"name"`
+	// Seed fixes what a generated data set draws. It is separate from the
+	// run's seed and the same by default (1) for every run, so runs with
+	// different seeds are compared on the same data.
+	Seed int64 `yaml:"seed"`
 	// Dir overrides where the files are found (--data-dir).
 	Dir string `yaml:"dir"`
-	// Binarize is "none" (grey levels in [0, 1]), "dynamic" (resampled each epoch) or "static" (fixed once by the seed).
+	// Binarize is "none" (grey levels in [0, 1]), "dynamic" (resampled each
+	// epoch) or "static" (fixed once by the seed); only for intensity data.
 	Binarize string `yaml:"binarize"`
 	// Val carves this many validation examples out of the training set (0: none).
 	Val int `yaml:"val"`
@@ -65,8 +72,13 @@ type TrainSpec struct {
 	Steps int `yaml:"steps"`
 	// BatchSize per step; the last partial batch of an epoch is dropped so every step has the same shape.
 	BatchSize int `yaml:"batch_size"`
-	// LR is Adam's learning rate.
+	// LR is the main Adam's learning rate; 0 takes the family's (1e-3 for
+	// the VAE families, 2e-4 for the GANs).
 	LR float64 `yaml:"lr"`
+	// Beta1 and Beta2 are the main Adam's moment decay rates; 0 takes the
+	// family's (0.9 and 0.999, or 0.5 and 0.999 for the GANs).
+	Beta1 float64 `yaml:"beta1"`
+	Beta2 float64 `yaml:"beta2"`
 	// CheckpointEvery saves a checkpoint every this many steps (0: at each epoch end only).
 	CheckpointEvery int `yaml:"checkpoint_every"`
 	// LogEvery records the training terms every this many steps (default 1).
@@ -84,12 +96,12 @@ type EvalSpec struct {
 }
 
 // DefaultSpec is the reference MNIST VAE run: 784-400-20-400-784, batch 128,
-// Adam 1e-3, grey-level MNIST, 10 epochs.
+// Adam 1e-3 (the family's default), grey-level MNIST, 10 epochs.
 func DefaultSpec() Spec {
 	return Spec{
 		Family: "vae",
-		Data:   DataSpec{Name: "mnist", Binarize: "none"},
-		Train:  TrainSpec{Epochs: 10, BatchSize: 128, LR: 1e-3, LogEvery: 1},
+		Data:   DataSpec{Name: "mnist", Seed: 1, Binarize: "none"},
+		Train:  TrainSpec{Epochs: 10, BatchSize: 128, LogEvery: 1},
 		Eval:   EvalSpec{BatchSize: 500, Samples: 60},
 		Seed:   1,
 	}
@@ -101,14 +113,21 @@ var Binarizations = []string{"none", "dynamic", "static"}
 // Validate reports the first bad field, naming the value and the fix, and
 // returns the family's validated config. Nothing is trained or written.
 func (s *Spec) Validate() (variants.Config, error) {
-	if s.Data.Name != "mnist" {
-		return nil, fmt.Errorf("data %q: the data sets are mnist", s.Data.Name)
+	desc, err := s.Dataset()
+	if err != nil {
+		return nil, err
 	}
 	if !slices.Contains(Binarizations, s.Data.Binarize) {
 		return nil, fmt.Errorf("binarize %q: use one of %s", s.Data.Binarize, strings.Join(Binarizations, ", "))
 	}
+	if desc.Real && s.Data.Binarize != "none" {
+		return nil, fmt.Errorf("binarize %q: data %s holds real values, not intensities; use binarize none", s.Data.Binarize, desc.Name)
+	}
 	if s.Data.Val < 0 || s.Data.Limit < 0 || s.Data.TestLimit < 0 {
 		return nil, fmt.Errorf("val=%d, limit=%d, test_limit=%d: must be >= 0", s.Data.Val, s.Data.Limit, s.Data.TestLimit)
+	}
+	if s.Data.Val >= desc.Train {
+		return nil, fmt.Errorf("val=%d: must be below the %d training examples of %s", s.Data.Val, desc.Train, desc.Name)
 	}
 	if s.Train.BatchSize < 1 {
 		return nil, fmt.Errorf("batch size %d: must be >= 1", s.Train.BatchSize)
@@ -116,8 +135,8 @@ func (s *Spec) Validate() (variants.Config, error) {
 	if s.Train.Epochs < 1 && s.Train.Steps < 1 {
 		return nil, fmt.Errorf("epochs=%d, steps=%d: set --epochs or --steps to at least 1", s.Train.Epochs, s.Train.Steps)
 	}
-	if !(s.Train.LR > 0) {
-		return nil, fmt.Errorf("learning rate %g: must be > 0 (e.g. --lr 1e-3)", s.Train.LR)
+	if !(s.Train.LR >= 0) || math.IsInf(s.Train.LR, 0) {
+		return nil, fmt.Errorf("learning rate %g: must be > 0 and finite (e.g. --lr 1e-3), or 0 for the family's default", s.Train.LR)
 	}
 	if s.Train.CheckpointEvery < 0 || s.Train.LogEvery < 0 {
 		return nil, fmt.Errorf("checkpoint_every=%d, log_every=%d: must be >= 0", s.Train.CheckpointEvery, s.Train.LogEvery)
@@ -128,11 +147,50 @@ func (s *Spec) Validate() (variants.Config, error) {
 	if s.Eval.IWAEK < 0 || s.Eval.Samples < 0 {
 		return nil, fmt.Errorf("iwae_k=%d, samples=%d: must be >= 0", s.Eval.IWAEK, s.Eval.Samples)
 	}
-	return variants.NewConfig(s.Family, s.Params, s.Shape())
+	cfg, err := variants.NewConfig(s.Family, s.Params, s.DataInfo(desc))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Training(cfg).Validate(); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	return cfg, nil
 }
 
-// Shape is the example shape of the spec's data set.
-func (s *Spec) Shape() vae.Shape { return vae.MNISTShape }
+// Dataset describes the spec's data set.
+func (s *Spec) Dataset() (data.Description, error) {
+	ds, err := data.Get(s.Data.Name)
+	if err != nil {
+		return data.Description{}, err
+	}
+	return ds.Describe(), nil
+}
+
+// DataInfo is what the family learns of the data: desc with the number of
+// training examples the spec leaves (after its validation split and limit).
+func (s *Spec) DataInfo(desc data.Description) vae.Data {
+	n := max(desc.Train-s.Data.Val, 0)
+	if s.Data.Limit > 0 {
+		n = min(n, s.Data.Limit)
+	}
+	return desc.Model(n)
+}
+
+// Training is the family's declared training with the spec's overrides
+// (train.lr, train.beta1, train.beta2) applied.
+func (s *Spec) Training(cfg variants.Config) variants.Training {
+	t := cfg.Training()
+	if s.Train.LR != 0 {
+		t.LR = s.Train.LR
+	}
+	if s.Train.Beta1 != 0 {
+		t.Beta1 = s.Train.Beta1
+	}
+	if s.Train.Beta2 != 0 {
+		t.Beta2 = s.Train.Beta2
+	}
+	return t
+}
 
 // LoadSpec reads a YAML spec file over [DefaultSpec]; unknown keys and type
 // errors are reported with their line.
@@ -182,6 +240,7 @@ func (s *Spec) Values(cfg variants.Config) map[string]any {
 		"model":            s.Family,
 		"seed":             s.Seed,
 		"data.name":        s.Data.Name,
+		"data.seed":        s.Data.Seed,
 		"data.binarize":    s.Data.Binarize,
 		"data.val":         int64(s.Data.Val),
 		"data.limit":       int64(s.Data.Limit),
@@ -189,10 +248,11 @@ func (s *Spec) Values(cfg variants.Config) map[string]any {
 		"train.epochs":     int64(s.Train.Epochs),
 		"train.steps":      int64(s.Train.Steps),
 		"train.batch_size": int64(s.Train.BatchSize),
-		"train.lr":         s.Train.LR,
 		"eval.iwae_k":      int64(s.Eval.IWAEK),
 	}
 	if cfg != nil {
+		t := s.Training(cfg)
+		out["train.lr"], out["train.beta1"], out["train.beta2"] = t.LR, t.Beta1, t.Beta2
 		for k, v := range variants.Values(cfg) {
 			out[k] = v
 		}

@@ -31,7 +31,7 @@ func (t *Trained) Examples(split string, n int) (Examples, error) {
 	if err != nil {
 		return Examples{}, err
 	}
-	idx := make([]int, set.im.N)
+	idx := make([]int, set.len())
 	for i := range idx {
 		idx[i] = i
 	}
@@ -55,7 +55,7 @@ func (t *Trained) Evaluate(split string, n int) (map[string]float64, error) {
 	var out map[string]float64
 	err = catch(func() error {
 		var err error
-		out, err = newEvaluator(t.Backend, t.Store, t.Model).evaluate(set, min(t.Spec.Eval.BatchSize, set.im.N), "binarize-"+split)
+		out, err = newEvaluator(t.Backend, t.Store, t.Model).evaluate(set, min(t.Spec.Eval.BatchSize, set.len()), "binarize-"+split)
 		return err
 	})
 	if err != nil {
@@ -64,19 +64,39 @@ func (t *Trained) Evaluate(split string, n int) (map[string]float64, error) {
 	return out, nil
 }
 
+// CanEncode reports whether the run's family has an inference network (see [Trained.Encode]).
+func (t *Trained) CanEncode() bool {
+	_, ok := t.Model.(vae.Encoder)
+	return ok
+}
+
 // Encode returns each example's code, [n][LatentDim] (the posterior mean for
-// VAEs, the code for autoencoders; see vae.Model.Encode).
+// VAEs, the code for autoencoders; see vae.Encoder).
 func (t *Trained) Encode(ex Examples) ([][]float32, error) {
-	return t.perExample("encode", ex, func(m vae.Model, scope *model.Scope, b vae.Batch) *graph.Node {
-		return m.Encode(scope, b)
+	enc, ok := t.Model.(vae.Encoder)
+	if !ok {
+		return nil, fmt.Errorf("run %d: family %q has no encoder (it cannot map examples to codes)", t.RunID, t.Spec.Family)
+	}
+	return t.perExample("encode", ex, func(scope *model.Scope, b vae.Batch) *graph.Node {
+		return enc.Encode(scope, b)
 	})
 }
 
+// CanReconstruct reports whether the run's family reconstructs examples (see [Trained.Reconstruct]).
+func (t *Trained) CanReconstruct() bool {
+	_, ok := t.Model.(vae.Reconstructor)
+	return ok
+}
+
 // Reconstruct returns each example's reconstruction (pixel means, decoded
-// deterministically from the posterior mean; see vae.Model.Reconstruct).
+// deterministically from the posterior mean; see vae.Reconstructor).
 func (t *Trained) Reconstruct(ex Examples) ([][]float32, error) {
-	return t.perExample("reconstruct", ex, func(m vae.Model, scope *model.Scope, b vae.Batch) *graph.Node {
-		return m.Reconstruct(scope, b)
+	rc, ok := t.Model.(vae.Reconstructor)
+	if !ok {
+		return nil, fmt.Errorf("run %d: family %q does not reconstruct (it has no encoder)", t.RunID, t.Spec.Family)
+	}
+	return t.perExample("reconstruct", ex, func(scope *model.Scope, b vae.Batch) *graph.Node {
+		return rc.Reconstruct(scope, b)
 	})
 }
 
@@ -123,18 +143,18 @@ func (t *Trained) Decode(codes [][]float32, labels []int) ([][]float32, error) {
 
 // perExample runs a model method over examples in batches and returns one
 // row of values per example.
-func (t *Trained) perExample(what string, ex Examples, fn func(m vae.Model, scope *model.Scope, b vae.Batch) *graph.Node) ([][]float32, error) {
+func (t *Trained) perExample(what string, ex Examples, fn func(scope *model.Scope, b vae.Batch) *graph.Node) ([][]float32, error) {
 	if len(ex.Labels) != len(ex.Images) {
 		return nil, fmt.Errorf("%s: %d labels for %d images", what, len(ex.Labels), len(ex.Images))
 	}
-	sh := t.Spec.Shape()
+	sh := t.Data.Shape
 	for i, img := range ex.Images {
 		if len(img) != sh.Size() {
-			return nil, fmt.Errorf("%s: image %d has %d values, want %d×%d×%d", what, i, len(img), sh.Height, sh.Width, sh.Channels)
+			return nil, fmt.Errorf("%s: example %d has %d values, want %s", what, i, len(img), sh)
 		}
 	}
 	return t.batched(what, ex.Len(), func(scope *model.Scope, x, y *graph.Node) *graph.Node {
-		return fn(t.Model, scope, vae.Batch{X: x, Labels: y})
+		return fn(scope, vae.Batch{X: x, Labels: y})
 	}, func(idx []int) []any {
 		x := make([]float32, 0, len(idx)*sh.Size())
 		y := make([]int32, len(idx))
@@ -142,7 +162,7 @@ func (t *Trained) perExample(what string, ex Examples, fn func(m vae.Model, scop
 			x = append(x, ex.Images[i]...)
 			y[k] = int32(ex.Labels[i])
 		}
-		return []any{tensors.FromFlatDataAndDimensions(x, len(idx), sh.Height, sh.Width, sh.Channels), tensors.FromFlatDataAndDimensions(y, len(idx))}
+		return []any{tensors.FromFlatDataAndDimensions(x, sh.BatchDims(len(idx))...), tensors.FromFlatDataAndDimensions(y, len(idx))}
 	})
 }
 
@@ -189,12 +209,12 @@ func (t *Trained) batched(what string, n int, graphFn func(scope *model.Scope, a
 
 // dataSet loads the run's split as the run loaded it, keeping its first n
 // examples (n <= 0: all).
-func (t *Trained) dataSet(split string, n int) (*imageSet, error) {
+func (t *Trained) dataSet(split string, n int) (*exampleSet, error) {
 	r := &runner{spec: t.Spec}
 	if err := r.loadData(); err != nil {
 		return nil, fmt.Errorf("run %d: %w", t.RunID, err)
 	}
-	var set *imageSet
+	var set *exampleSet
 	switch split {
 	case "train":
 		set = r.train_
@@ -208,10 +228,5 @@ func (t *Trained) dataSet(split string, n int) (*imageSet, error) {
 	default:
 		return nil, fmt.Errorf("split %q: use train, val or test", split)
 	}
-	if n > 0 && n < set.im.N {
-		head := *set
-		head.im = set.im.Head(n)
-		set = &head
-	}
-	return set, nil
+	return set.head(n), nil
 }

@@ -5,23 +5,11 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 )
 
-// Shape describes the examples a model is built for.
-type Shape struct {
-	// Height, Width and Channels of one image ([Height, Width, Channels] per example).
-	Height, Width, Channels int
-	// Classes is the number of labels (10 for MNIST); 0 when the data set has none.
-	Classes int
-}
-
-// Size is the number of values in one example.
-func (s Shape) Size() int { return s.Height * s.Width * s.Channels }
-
-// MNISTShape is the shape of MNIST digits.
-var MNISTShape = Shape{Height: 28, Width: 28, Channels: 1, Classes: 10}
-
 // Batch is one minibatch inside a graph.
 type Batch struct {
-	// X holds the examples, [B, Height, Width, Channels], float32 in [0, 1].
+	// X holds the examples, [B, Height, Width, Channels] or, for sequences,
+	// [B, Frames, Height, Width, Channels]; float32 (in [0, 1] unless the
+	// data set is Real).
 	X *graph.Node
 	// Labels holds the class of each example, [B] int32; nil when unlabeled.
 	Labels *graph.Node
@@ -65,17 +53,43 @@ type Loss struct {
 	Aux []AuxObjective
 }
 
-// Total is the weighted sum of the terms, averaged over the batch: the scalar that is minimized.
+// Total is the scalar that is minimized: the batch mean of the weighted
+// total of [Loss.Outputs] ("loss"). It is the one place the weighted sum is
+// computed; what is recorded as "loss" is the same per-example sum.
 func (l Loss) Total() *graph.Node {
+	batch := 1
+	for _, t := range l.Terms {
+		if t.Value.Rank() > 0 {
+			batch = t.Value.Shape().Dimensions[0]
+			break
+		}
+	}
+	return graph.ReduceAllMean(l.weightedTotal(batch))
+}
+
+// Outputs lists what is recorded of the loss, each value per example
+// ([batch]): every term under its name, the weighted total as "loss", and
+// "nelbo" when the family defines it. Batch-level (scalar) terms are
+// broadcast to every example; terms with extra axes are averaged over them.
+func (l Loss) Outputs(batch int) (names []string, values []*graph.Node) {
+	for _, t := range l.Terms {
+		names, values = append(names, t.Name), append(values, PerExample(t.Value, batch))
+	}
+	names, values = append(names, "loss"), append(values, l.weightedTotal(batch))
+	if l.NELBO != nil {
+		names, values = append(names, "nelbo"), append(values, PerExample(l.NELBO, batch))
+	}
+	return names, values
+}
+
+// weightedTotal is Σ weight·term per example; terms of weight 0 are diagnostics.
+func (l Loss) weightedTotal(batch int) *graph.Node {
 	var total *graph.Node
 	for _, t := range l.Terms {
 		if t.Weight == 0 {
 			continue
 		}
-		v := t.Value
-		if v.Rank() > 0 {
-			v = graph.ReduceAllMean(v)
-		}
+		v := PerExample(t.Value, batch)
 		if t.Weight != 1 {
 			v = graph.MulScalar(v, t.Weight)
 		}
@@ -85,7 +99,26 @@ func (l Loss) Total() *graph.Node {
 			total = graph.Add(total, v)
 		}
 	}
+	if total == nil {
+		panic("vae: a loss needs at least one term of non-zero weight")
+	}
 	return total
+}
+
+// PerExample shapes a term as one value per example ([batch]): a scalar is
+// broadcast, extra axes are averaged.
+func PerExample(v *graph.Node, batch int) *graph.Node {
+	switch {
+	case v.Rank() == 0:
+		return graph.BroadcastToDims(v, batch)
+	case v.Rank() > 1:
+		axes := make([]int, 0, v.Rank()-1)
+		for i := 1; i < v.Rank(); i++ {
+			axes = append(axes, i)
+		}
+		return graph.ReduceMean(v, axes...)
+	}
+	return v
 }
 
 // Term returns the term with the given name, or nil.
@@ -98,22 +131,36 @@ func (l Loss) Term(name string) *Term {
 	return nil
 }
 
-// Model is the contract every vaexp family implements. All methods build graph
-// nodes under the given scope (the model's own scope, shared by every method so
-// that they see the same variables) and panic on graph-building errors, as GoMLX
-// does; the run driver recovers at its boundary.
+// Model is the contract every vaexp generative model implements: a loss of
+// named terms and a way to draw new examples. Everything else a family may
+// offer (encoding, reconstruction, decoding given codes, a likelihood
+// estimate) is an optional capability — [Encoder], [Reconstructor],
+// [Decoder], [LikelihoodEstimator] — asked for with a type assertion, so a
+// GAN or a sequence model fits the same contract as a VAE.
+//
+// All methods build graph nodes under the given scope (the model's own scope,
+// shared by every method so that they see the same variables) and panic on
+// graph-building errors, as GoMLX does; the run driver recovers at its
+// boundary.
 type Model interface {
 	// Loss builds the objective for one batch.
 	Loss(scope *model.Scope, b Batch) Loss
-	// Generate draws n examples from the model, [n, Height, Width, Channels]
-	// pixel means in [0, 1]. labels ([n] int32) selects classes for
-	// conditional families and is ignored (may be nil) by the others.
+	// Generate draws n examples from the model, [n, example dims...] (pixel
+	// means in [0, 1] for intensity data). labels ([n] int32) selects classes
+	// for conditional families and is ignored (may be nil) by the others.
 	Generate(scope *model.Scope, g *graph.Graph, n int, labels *graph.Node) *graph.Node
-	// Reconstruct encodes and decodes the batch deterministically (posterior
-	// mean), returning pixel means shaped like b.X.
-	Reconstruct(scope *model.Scope, b Batch) *graph.Node
-	// Encode returns each example's code, [B, LatentDim] (the posterior mean for VAEs).
+}
+
+// Encoder is implemented by families with an inference network: Encode
+// returns each example's code, [B, LatentDim] (the posterior mean for VAEs).
+type Encoder interface {
 	Encode(scope *model.Scope, b Batch) *graph.Node
+}
+
+// Reconstructor is implemented by families that encode and decode: the
+// batch encoded and decoded deterministically (posterior mean), shaped like b.X.
+type Reconstructor interface {
+	Reconstruct(scope *model.Scope, b Batch) *graph.Node
 }
 
 // LikelihoodEstimator is implemented by families with a tractable importance

@@ -58,8 +58,8 @@ type AAEConfig struct {
 }
 
 // Validate checks the hyperparameters before anything is built.
-func (c *AAEConfig) Validate(shape vae.Shape) error {
-	if err := c.Base.Validate(shape); err != nil {
+func (c *AAEConfig) Validate(d vae.Data) error {
+	if err := c.Base.Validate(d); err != nil {
 		return err
 	}
 	if c.Encoder != "deterministic" && c.Encoder != "gaussian" {
@@ -72,8 +72,8 @@ func (c *AAEConfig) Validate(shape vae.Shape) error {
 }
 
 // Build constructs the model.
-func (c *AAEConfig) Build(shape vae.Shape) vae.Model {
-	return &AAE{networks: networks{Base: c.Base, shape: shape}, cfg: *c}
+func (c *AAEConfig) Build(d vae.Data) vae.Model {
+	return &AAE{networks: newNetworks(c.Base, d), cfg: *c}
 }
 
 // AAE is the adversarial autoencoder.

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vaexp/vaexp/vae"
 	"github.com/vaexp/vaexp/variants"
 )
 
@@ -67,7 +66,7 @@ func TestAAERejectsBadHyperparameters(t *testing.T) {
 		{map[string]any{"disc_hidden": "0"}, "disc_hidden=[0]"},
 		{map[string]any{"likelihood": "poisson"}, `likelihood="poisson"`},
 	} {
-		_, _, err := variants.New("aae", tc.params, vae.MNISTShape)
+		_, _, err := variants.New("aae", tc.params, mnistData)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("params %v: error %v, want one naming %q", tc.params, err, tc.want)
 		}

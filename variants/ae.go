@@ -39,8 +39,8 @@ type AEConfig struct {
 }
 
 // Validate checks the hyperparameters.
-func (c *AEConfig) Validate(shape vae.Shape) error {
-	if err := c.Base.Validate(shape); err != nil {
+func (c *AEConfig) Validate(d vae.Data) error {
+	if err := c.Base.Validate(d); err != nil {
 		return err
 	}
 	if !(c.CodeMomentum >= 0 && c.CodeMomentum < 1) {
@@ -53,8 +53,8 @@ func (c *AEConfig) Validate(shape vae.Shape) error {
 }
 
 // Build constructs the model.
-func (c *AEConfig) Build(shape vae.Shape) vae.Model {
-	return &AE{networks: networks{Base: c.Base, shape: shape}, momentum: c.CodeMomentum, fullCov: c.CodeCov == "full"}
+func (c *AEConfig) Build(d vae.Data) vae.Model {
+	return &AE{networks: newNetworks(c.Base, d), momentum: c.CodeMomentum, fullCov: c.CodeCov == "full"}
 }
 
 // AE is the deterministic autoencoder.

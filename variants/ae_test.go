@@ -43,7 +43,7 @@ func TestAECodeGaussian(t *testing.T) {
 	for _, cov := range []string{"full", "diag"} {
 		t.Run(cov, func(t *testing.T) {
 			const latent, n = 6, 128
-			m, _, err := variants.New("ae", map[string]any{"latent_dim": latent, "hidden": "64", "code_cov": cov}, vae.MNISTShape)
+			m, _, err := variants.New("ae", map[string]any{"latent_dim": latent, "hidden": "64", "code_cov": cov}, mnistData)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -186,7 +186,7 @@ func TestAERejectsBadParams(t *testing.T) {
 	for _, bad := range []map[string]any{
 		{"code_momentum": 1}, {"code_momentum": -0.1}, {"code_cov": "lowrank"}, {"latent_dim": 0},
 	} {
-		if _, _, err := variants.New("ae", bad, vae.MNISTShape); err == nil {
+		if _, _, err := variants.New("ae", bad, mnistData); err == nil {
 			t.Errorf("params %v accepted", bad)
 		} else {
 			t.Logf("%v: %v", bad, err)

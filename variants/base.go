@@ -26,7 +26,7 @@ func defaultBase() Base {
 }
 
 // Validate checks the shared hyperparameters.
-func (b *Base) Validate(shape vae.Shape) error {
+func (b *Base) Validate(d vae.Data) error {
 	if b.LatentDim < 1 {
 		return fmt.Errorf("latent_dim=%d: must be >= 1", b.LatentDim)
 	}
@@ -41,8 +41,8 @@ func (b *Base) Validate(shape vae.Shape) error {
 		if len(b.ConvWidths) != 2 || b.ConvWidths[0] < 1 || b.ConvWidths[1] < 1 {
 			return fmt.Errorf("conv_widths=%v: want two widths >= 1, e.g. 32,64", b.ConvWidths)
 		}
-		if shape.Height%4 != 0 || shape.Width%4 != 0 {
-			return fmt.Errorf("arch=conv needs image height and width divisible by 4, the data is %dx%d: use arch=mlp", shape.Height, shape.Width)
+		if sh := d.Shape; sh.Height%4 != 0 || sh.Width%4 != 0 {
+			return fmt.Errorf("arch=conv needs image height and width divisible by 4, the data %s is %dx%d: use arch=mlp", d.Name, sh.Height, sh.Width)
 		}
 	default:
 		return fmt.Errorf("arch=%q: must be mlp or conv", b.Arch)
@@ -53,18 +53,27 @@ func (b *Base) Validate(shape vae.Shape) error {
 	if b.Likelihood != "bernoulli" && b.Likelihood != "gaussian" {
 		return fmt.Errorf("likelihood=%q: must be bernoulli or gaussian", b.Likelihood)
 	}
-	if shape.Size() < 1 {
-		return fmt.Errorf("data shape %+v has no pixels", shape)
+	if d.Shape.Size() < 1 {
+		return fmt.Errorf("data %s has examples of shape %s, with no values", d.Name, d.Shape)
+	}
+	if d.Shape.IsSequence() {
+		return fmt.Errorf("data %s holds sequences (%s); this family models single images: use a sequence family such as vrnn, or an image data set", d.Name, d.Shape)
 	}
 	return nil
 }
+
+// Training is every VAE family's: Adam(1e-3), all objectives each step.
+func (b *Base) Training() Training { return DefaultTraining }
 
 // networks builds the encoder and decoder of b for one data shape. extraIn
 // widens the encoder's and decoder's inputs with a conditioning vector (CVAE).
 type networks struct {
 	Base
-	shape vae.Shape
+	shape   vae.Shape
+	classes int
 }
+
+func newNetworks(b Base, d vae.Data) networks { return networks{Base: b, shape: d.Shape, classes: d.Classes} }
 
 // encode maps x ([B, H, W, C]) and an optional conditioning vector ([B, K])
 // to out values per example. The conv architecture sees the conditioning

@@ -17,7 +17,7 @@ var betaTCVAEFamily = Family{
 	Summary: "VAE with the KL split into index-code MI, total correlation and dimension-wise KL, weighted α, β, γ (minibatch estimates of q(z))",
 	Paper:   "Chen, Li, Grosse & Duvenaud 2018, Isolating Sources of Disentanglement in VAEs (NeurIPS, arXiv:1802.04942), eq. 2 and Appendix C",
 	NewConfig: func() Config {
-		return &BetaTCVAEConfig{Base: defaultBase(), Alpha: 1, Beta: 6, Gamma: 1, DatasetSize: 60000, Estimator: "mss"}
+		return &BetaTCVAEConfig{Base: defaultBase(), Alpha: 1, Beta: 6, Gamma: 1, DatasetSize: 0, Estimator: "mss"}
 	},
 }
 
@@ -61,13 +61,13 @@ type BetaTCVAEConfig struct {
 	// under mws, 125.6 with TC 0 and KL 9.7 under mss.
 	Beta        float64 `param:"beta" range:">= 0" help:"weight of the total correlation term tc (β; the paper sweeps 1-10)"`
 	Gamma       float64 `param:"gamma" range:">= 0" help:"weight of the dimension-wise KL term dwkl"`
-	DatasetSize int     `param:"dataset_size" range:">= 1" help:"N, the training set size the minibatch estimates of q(z) assume"`
+	DatasetSize int     `param:"dataset_size" range:">= 0" help:"N, the training set size the minibatch estimates of q(z) assume (0: the data set's own training size)"`
 	Estimator   string  `param:"estimator" range:"mws|mss" help:"estimator of log q(z): mss = minibatch-stratified (calibrated parts), mws = minibatch-weighted (the paper's default; its parts carry log N offsets)"`
 }
 
 // Validate checks the hyperparameters before anything is built.
-func (c *BetaTCVAEConfig) Validate(shape vae.Shape) error {
-	if err := c.Base.Validate(shape); err != nil {
+func (c *BetaTCVAEConfig) Validate(d vae.Data) error {
+	if err := c.Base.Validate(d); err != nil {
 		return err
 	}
 	for _, w := range []struct {
@@ -78,8 +78,8 @@ func (c *BetaTCVAEConfig) Validate(shape vae.Shape) error {
 			return fmt.Errorf("%s=%g: must be >= 0 and finite", w.name, w.v)
 		}
 	}
-	if c.DatasetSize < 1 {
-		return fmt.Errorf("dataset_size=%d: must be >= 1 (the number of training examples, 60000 for MNIST)", c.DatasetSize)
+	if c.DatasetSize < 0 {
+		return fmt.Errorf("dataset_size=%d: must be >= 0 (0 uses the data set's training size, %d here)", c.DatasetSize, d.N)
 	}
 	if c.Estimator != "mws" && c.Estimator != "mss" {
 		return fmt.Errorf("estimator=%q: must be mws or mss", c.Estimator)
@@ -88,8 +88,12 @@ func (c *BetaTCVAEConfig) Validate(shape vae.Shape) error {
 }
 
 // Build constructs the model.
-func (c *BetaTCVAEConfig) Build(shape vae.Shape) vae.Model {
-	return &BetaTCVAE{VAE: &VAE{networks: networks{Base: c.Base, shape: shape}, beta: 1}, cfg: *c}
+func (c *BetaTCVAEConfig) Build(d vae.Data) vae.Model {
+	cfg := *c
+	if cfg.DatasetSize == 0 {
+		cfg.DatasetSize = d.N
+	}
+	return &BetaTCVAE{VAE: &VAE{networks: newNetworks(c.Base, d), beta: 1}, cfg: cfg}
 }
 
 // BetaTCVAE is the standard VAE (whose Generate, Reconstruct, Encode and

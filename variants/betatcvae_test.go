@@ -57,7 +57,7 @@ func TestBetaTCVAEIdenticalPosteriors(t *testing.T) {
 		{"mws", logN, (latent - 1) * logN, -latent * logN},
 	} {
 		params := map[string]any{"estimator": tc.est, "latent_dim": latent, "dataset_size": dataset}
-		m, _, err := variants.New("beta-tcvae", params, vae.MNISTShape)
+		m, _, err := variants.New("beta-tcvae", params, mnistData)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,11 +132,11 @@ func TestBetaTCVAERejectsBadHyperparameters(t *testing.T) {
 		{map[string]any{"alpha": -1}, "alpha=-1"},
 		{map[string]any{"beta": -0.5}, "beta=-0.5"},
 		{map[string]any{"gamma": "Inf"}, "gamma=+Inf"},
-		{map[string]any{"dataset_size": 0}, "dataset_size=0"},
+		{map[string]any{"dataset_size": -1}, "dataset_size=-1"},
 		{map[string]any{"estimator": "iwae"}, `estimator="iwae"`},
 		{map[string]any{"latent_dim": 0}, "latent_dim=0"},
 	} {
-		_, _, err := variants.New("beta-tcvae", tc.params, vae.MNISTShape)
+		_, _, err := variants.New("beta-tcvae", tc.params, mnistData)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("params %v: error %v, want one naming %q", tc.params, err, tc.want)
 		}

@@ -39,8 +39,8 @@ type BetaVAEConfig struct {
 }
 
 // Validate checks the hyperparameters.
-func (c *BetaVAEConfig) Validate(shape vae.Shape) error {
-	if err := c.Base.Validate(shape); err != nil {
+func (c *BetaVAEConfig) Validate(d vae.Data) error {
+	if err := c.Base.Validate(d); err != nil {
 		return err
 	}
 	if !(c.Beta >= 0) {
@@ -59,8 +59,8 @@ func (c *BetaVAEConfig) Validate(shape vae.Shape) error {
 }
 
 // Build constructs the model.
-func (c *BetaVAEConfig) Build(shape vae.Shape) vae.Model {
-	return &BetaVAE{VAE: &VAE{networks: networks{Base: c.Base, shape: shape}, beta: c.Beta}, cfg: *c}
+func (c *BetaVAEConfig) Build(d vae.Data) vae.Model {
+	return &BetaVAE{VAE: &VAE{networks: newNetworks(c.Base, d), beta: c.Beta}, cfg: *c}
 }
 
 // BetaVAE is the β-VAE: the standard VAE with a reweighted or constrained KL.

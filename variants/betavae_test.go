@@ -5,7 +5,6 @@ import (
 	"os"
 	"testing"
 
-	"github.com/vaexp/vaexp/vae"
 	"github.com/vaexp/vaexp/variants"
 )
 
@@ -74,7 +73,7 @@ func TestBetaVAERejectsBadParams(t *testing.T) {
 	for _, bad := range []map[string]any{
 		{"beta": -1}, {"gamma": 0}, {"gamma": -5}, {"capacity_max": -1}, {"capacity_steps": -10}, {"beta": "NaN"},
 	} {
-		if _, _, err := variants.New("beta-vae", bad, vae.MNISTShape); err == nil {
+		if _, _, err := variants.New("beta-vae", bad, mnistData); err == nil {
 			t.Errorf("params %v accepted", bad)
 		} else {
 			t.Logf("%v: %v", bad, err)

@@ -32,19 +32,19 @@ type CVAEConfig struct {
 }
 
 // Validate checks the hyperparameters and that the data has labels.
-func (c *CVAEConfig) Validate(shape vae.Shape) error {
-	if err := c.Base.Validate(shape); err != nil {
+func (c *CVAEConfig) Validate(d vae.Data) error {
+	if err := c.Base.Validate(d); err != nil {
 		return err
 	}
-	if shape.Classes < 2 {
-		return fmt.Errorf("cvae conditions on labels, but the data has %d classes: use a labelled data set such as mnist", shape.Classes)
+	if d.Classes < 2 {
+		return fmt.Errorf("cvae conditions on labels, but the data has %d classes: use a labelled data set such as mnist", d.Classes)
 	}
 	return nil
 }
 
 // Build constructs the model.
-func (c *CVAEConfig) Build(shape vae.Shape) vae.Model {
-	return &CVAE{networks: networks{Base: c.Base, shape: shape}}
+func (c *CVAEConfig) Build(d vae.Data) vae.Model {
+	return &CVAE{networks: newNetworks(c.Base, d)}
 }
 
 // CVAE is the conditional VAE.
@@ -57,7 +57,7 @@ func (m *CVAE) onehot(labels *graph.Node) *graph.Node {
 	if labels == nil {
 		panic(errors.New("cvae: the batch has no labels; the conditional VAE needs them"))
 	}
-	return graph.OneHot(labels, m.shape.Classes, dtypes.Float32)
+	return graph.OneHot(labels, m.classes, dtypes.Float32)
 }
 
 // posterior is q(z | x, y).
@@ -88,7 +88,7 @@ func (m *CVAE) Decode(scope *model.Scope, z, labels *graph.Node) *graph.Node {
 // ([n] int32); nil labels cycle through the classes 0, 1, ...
 func (m *CVAE) Generate(scope *model.Scope, g *graph.Graph, n int, labels *graph.Node) *graph.Node {
 	if labels == nil {
-		labels = graph.ConvertDType(graph.ModScalar(graph.Iota(g, shapes.Make(dtypes.Int32, n), 0), m.shape.Classes), dtypes.Int32)
+		labels = graph.ConvertDType(graph.ModScalar(graph.Iota(g, shapes.Make(dtypes.Int32, n), 0), m.classes), dtypes.Int32)
 	}
 	z := scope.RandomNormal(g, shapes.Make(dtypes.Float32, n, m.LatentDim))
 	return m.Decode(scope, z, labels)
@@ -114,7 +114,7 @@ func (m *CVAE) LogLikelihood(scope *model.Scope, b vae.Batch, k int) *graph.Node
 	q := m.posterior(scope, b.X, y)
 	z := q.SampleN(scope, k) // [k, B, L]
 	batch := b.Size()
-	yk := graph.Reshape(graph.BroadcastToDims(graph.InsertAxes(y, 0), k, batch, m.shape.Classes), k*batch, m.shape.Classes)
+	yk := graph.Reshape(graph.BroadcastToDims(graph.InsertAxes(y, 0), k, batch, m.classes), k*batch, m.classes)
 	out := m.decode(scope, graph.Reshape(z, k*batch, m.LatentDim), yk)
 	xk := graph.Reshape(graph.BroadcastToDims(graph.InsertAxes(b.X, 0), append([]int{k}, b.X.Shape().Dimensions...)...),
 		append([]int{k * batch}, b.X.Shape().Dimensions[1:]...)...)

@@ -164,18 +164,18 @@ func correlation(a, b []float64) float64 {
 }
 
 func TestCVAENeedsLabels(t *testing.T) {
-	unlabelled := vae.Shape{Height: 28, Width: 28, Channels: 1}
+	unlabelled := vae.Data{Name: "unlabelled", Shape: vae.Shape{Height: 28, Width: 28, Channels: 1}, N: 100}
 	if _, _, err := variants.New("cvae", nil, unlabelled); err == nil {
 		t.Error("cvae accepted data without classes")
 	} else {
 		t.Log(err)
 	}
 	for _, bad := range []map[string]any{{"latent_dim": -1}, {"likelihood": "poisson"}} {
-		if _, _, err := variants.New("cvae", bad, vae.MNISTShape); err == nil {
+		if _, _, err := variants.New("cvae", bad, mnistData); err == nil {
 			t.Errorf("params %v accepted", bad)
 		}
 	}
-	m, _, err := variants.New("cvae", nil, vae.MNISTShape)
+	m, _, err := variants.New("cvae", nil, mnistData)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,8 +48,8 @@ type DenoisingVAEConfig struct {
 }
 
 // Validate checks the hyperparameters.
-func (c *DenoisingVAEConfig) Validate(shape vae.Shape) error {
-	if err := c.Base.Validate(shape); err != nil {
+func (c *DenoisingVAEConfig) Validate(d vae.Data) error {
+	if err := c.Base.Validate(d); err != nil {
 		return err
 	}
 	known := false
@@ -66,8 +66,8 @@ func (c *DenoisingVAEConfig) Validate(shape vae.Shape) error {
 }
 
 // Build constructs the model.
-func (c *DenoisingVAEConfig) Build(shape vae.Shape) vae.Model {
-	return &DenoisingVAE{VAE: &VAE{networks: networks{Base: c.Base, shape: shape}, beta: 1}, corruption: c.Corruption, rate: c.CorruptionRate}
+func (c *DenoisingVAEConfig) Build(d vae.Data) vae.Model {
+	return &DenoisingVAE{VAE: &VAE{networks: newNetworks(c.Base, d), beta: 1}, corruption: c.Corruption, rate: c.CorruptionRate}
 }
 
 // DenoisingVAE is the denoising VAE. Sampling, reconstruction, encoding and

@@ -12,7 +12,6 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/vaexp/vaexp/experiments"
-	"github.com/vaexp/vaexp/vae"
 	"github.com/vaexp/vaexp/variants"
 )
 
@@ -57,7 +56,7 @@ func TestDenoisingVAECorruption(t *testing.T) {
 	x, _ := mnistBatch(t, 256)
 	clean := tensors.MustCopyFlatData[float32](x)
 	corrupt := func(kind string, rate float64) []float32 {
-		m, _, err := variants.New("denoising-vae", map[string]any{"corruption": kind, "corruption_rate": rate}, vae.MNISTShape)
+		m, _, err := variants.New("denoising-vae", map[string]any{"corruption": kind, "corruption_rate": rate}, mnistData)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +156,7 @@ func TestDenoisingVAERejectsBadParams(t *testing.T) {
 	for _, bad := range []map[string]any{
 		{"corruption": "blur"}, {"corruption_rate": 1.5}, {"corruption_rate": -0.1}, {"corruption": "mask", "corruption_rate": "NaN"},
 	} {
-		if _, _, err := variants.New("denoising-vae", bad, vae.MNISTShape); err == nil {
+		if _, _, err := variants.New("denoising-vae", bad, mnistData); err == nil {
 			t.Errorf("params %v accepted", bad)
 		} else {
 			t.Logf("%v: %v", bad, err)

@@ -58,8 +58,8 @@ type FactorVAEConfig struct {
 }
 
 // Validate checks the hyperparameters before anything is built.
-func (c *FactorVAEConfig) Validate(shape vae.Shape) error {
-	if err := c.Base.Validate(shape); err != nil {
+func (c *FactorVAEConfig) Validate(d vae.Data) error {
+	if err := c.Base.Validate(d); err != nil {
 		return err
 	}
 	if !(c.Gamma >= 0) || math.IsInf(c.Gamma, 0) {
@@ -97,8 +97,8 @@ func validateDisc(hidden []int, lr, beta1, beta2 float64) error {
 }
 
 // Build constructs the model.
-func (c *FactorVAEConfig) Build(shape vae.Shape) vae.Model {
-	return &FactorVAE{VAE: &VAE{networks: networks{Base: c.Base, shape: shape}, beta: 1}, cfg: *c}
+func (c *FactorVAEConfig) Build(d vae.Data) vae.Model {
+	return &FactorVAE{VAE: &VAE{networks: newNetworks(c.Base, d), beta: 1}, cfg: *c}
 }
 
 // FactorVAE is the standard VAE (whose Generate, Reconstruct, Encode and

@@ -126,7 +126,7 @@ func TestFactorVAEDiscriminatorGradients(t *testing.T) {
 // family with one auxiliary objective on the "discriminator" scope.
 func requireDiscGradients(t *testing.T, family string, params map[string]any) {
 	t.Helper()
-	m, _, err := variants.New(family, params, vae.MNISTShape)
+	m, _, err := variants.New(family, params, mnistData)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestFactorVAERejectsBadHyperparameters(t *testing.T) {
 		{map[string]any{"latent_dim": 1}, "latent_dim=1"},
 		{map[string]any{"latent_dim": 0}, "latent_dim=0"},
 	} {
-		_, _, err := variants.New("factor-vae", tc.params, vae.MNISTShape)
+		_, _, err := variants.New("factor-vae", tc.params, mnistData)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("params %v: error %v, want one naming %q", tc.params, err, tc.want)
 		}

@@ -54,8 +54,8 @@ func defaultLadderConfig() *LadderConfig {
 }
 
 // Validate checks the hyperparameters.
-func (c *LadderConfig) Validate(shape vae.Shape) error {
-	if err := c.Base.Validate(shape); err != nil {
+func (c *LadderConfig) Validate(d vae.Data) error {
+	if err := c.Base.Validate(d); err != nil {
 		return err
 	}
 	if len(c.UpperDims) == 0 {
@@ -79,8 +79,8 @@ func (c *LadderConfig) Validate(shape vae.Shape) error {
 }
 
 // Build constructs the model.
-func (c *LadderConfig) Build(shape vae.Shape) vae.Model {
-	return &LadderVAE{networks: networks{Base: c.Base, shape: shape}, cfg: *c}
+func (c *LadderConfig) Build(d vae.Data) vae.Model {
+	return &LadderVAE{networks: newNetworks(c.Base, d), cfg: *c}
 }
 
 // LadderVAE is the ladder variational autoencoder; see [LadderConfig].

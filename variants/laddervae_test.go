@@ -106,7 +106,7 @@ func TestPrecisionWeighted(t *testing.T) {
 // TestLadderIWAE checks the hierarchical importance sampler: with k=1 it is
 // the negative ELBO in expectation, and it grows with k (Burda et al. 2015).
 func TestLadderIWAE(t *testing.T) {
-	m, _, err := variants.New("ladder-vae", nil, vae.MNISTShape)
+	m, _, err := variants.New("ladder-vae", nil, mnistData)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestLadderRejectsBadParams(t *testing.T) {
 		{"upper_latent_dims": ""}, {"upper_latent_dims": "32,0"}, {"ladder_hidden": 0}, {"warmup_steps": -1},
 		{"free_bits": -0.5}, {"latent_dim": 0}, {"hidden": "0"},
 	} {
-		if _, _, err := variants.New("ladder-vae", bad, vae.MNISTShape); err == nil {
+		if _, _, err := variants.New("ladder-vae", bad, mnistData); err == nil {
 			t.Errorf("params %v accepted", bad)
 		} else {
 			t.Logf("%v: %v", bad, err)

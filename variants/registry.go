@@ -7,6 +7,7 @@ package variants
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -16,10 +17,48 @@ import (
 // Config is a family's hyperparameters. Exported fields tagged `param:"name"`
 // are settable by name (see [Set]) and listed by [Describe].
 type Config interface {
-	// Validate reports the first bad hyperparameter, naming it and its valid range.
-	Validate(shape vae.Shape) error
-	// Build constructs the model for examples of the given shape; it is called after Validate.
-	Build(shape vae.Shape) vae.Model
+	// Validate reports the first bad hyperparameter for the data set d,
+	// naming it and its valid range.
+	Validate(d vae.Data) error
+	// Build constructs the model for the data set d; it is called after Validate.
+	Build(d vae.Data) vae.Model
+	// Training declares how the run driver optimizes the model.
+	Training() Training
+}
+
+// Training is how the run driver optimizes a family: its main optimizer's
+// settings and its update schedule. The loop reads it and has no other
+// knowledge of families.
+type Training struct {
+	// LR is the main Adam's default learning rate; a run's train.lr overrides it.
+	LR float64
+	// Beta1 and Beta2 are the main Adam's moment decay rates (e.g. 0.5 and
+	// 0.999 for DCGAN); a run's train.beta1/beta2 override them.
+	Beta1, Beta2 float64
+	// AuxSteps is how many updates the auxiliary objectives (discriminators)
+	// get per main update. 1 updates both on every batch, simultaneously; k > 1
+	// spends k−1 batches updating only the auxiliary objectives before each
+	// joint update (as WGAN's critic steps). Every batch is one step.
+	AuxSteps int
+}
+
+// DefaultTraining is Adam(1e-3, β = 0.9, 0.999) with every objective updated
+// on every batch: what every VAE family uses.
+var DefaultTraining = Training{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, AuxSteps: 1}
+
+// Validate reports a setting the driver cannot use.
+func (t Training) Validate() error {
+	switch {
+	case !(t.LR > 0) || math.IsInf(t.LR, 0):
+		return fmt.Errorf("learning rate %g: must be > 0 and finite (e.g. 1e-3)", t.LR)
+	case !(t.Beta1 >= 0 && t.Beta1 < 1):
+		return fmt.Errorf("beta1 %g: must be in [0, 1) (e.g. 0.9, or 0.5 for GANs)", t.Beta1)
+	case !(t.Beta2 >= 0 && t.Beta2 < 1):
+		return fmt.Errorf("beta2 %g: must be in [0, 1) (e.g. 0.999)", t.Beta2)
+	case t.AuxSteps < 1:
+		return fmt.Errorf("aux steps %d: must be >= 1", t.AuxSteps)
+	}
+	return nil
 }
 
 // Family describes one registered family.
@@ -46,6 +85,26 @@ var families = []Family{
 	factorVAEFamily,
 	betaTCVAEFamily,
 	aaeFamily,
+}
+
+// Architectures lists the network architectures the family offers (the
+// values of its "arch" hyperparameter), default first; nil when the family
+// has a single fixed architecture.
+func (f Family) Architectures() []string {
+	cfg := f.NewConfig()
+	for _, p := range Describe(cfg) {
+		if p.Name != "arch" {
+			continue
+		}
+		out := []string{p.Default}
+		for _, a := range strings.Split(p.Range, "|") {
+			if a != p.Default {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 // All returns the registered families sorted by name.
@@ -75,8 +134,8 @@ func Get(name string) (Family, error) {
 }
 
 // NewConfig returns the named family's config with its defaults overridden by
-// params (name → value, values as strings or Go values), validated for shape.
-func NewConfig(name string, params map[string]any, shape vae.Shape) (Config, error) {
+// params (name → value, values as strings or Go values), validated for the data set d.
+func NewConfig(name string, params map[string]any, d vae.Data) (Config, error) {
 	f, err := Get(name)
 	if err != nil {
 		return nil, err
@@ -92,17 +151,17 @@ func NewConfig(name string, params map[string]any, shape vae.Shape) (Config, err
 			return nil, fmt.Errorf("model %s: %w", name, err)
 		}
 	}
-	if err := cfg.Validate(shape); err != nil {
+	if err := cfg.Validate(d); err != nil {
 		return nil, fmt.Errorf("model %s: %w", name, err)
 	}
 	return cfg, nil
 }
 
 // New builds the named family's model; see [NewConfig].
-func New(name string, params map[string]any, shape vae.Shape) (vae.Model, Config, error) {
-	cfg, err := NewConfig(name, params, shape)
+func New(name string, params map[string]any, d vae.Data) (vae.Model, Config, error) {
+	cfg, err := NewConfig(name, params, d)
 	if err != nil {
 		return nil, nil, err
 	}
-	return cfg.Build(shape), cfg, nil
+	return cfg.Build(d), cfg, nil
 }

@@ -3,18 +3,25 @@ package variants_test
 import (
 	"testing"
 
-	"github.com/vaexp/vaexp/vae"
 	"github.com/vaexp/vaexp/variants"
 )
 
-// TestEveryFamilyBothArchitectures builds every registered family with the
-// MLP and the convolutional networks: outputs have the right shapes and values
-// and every loss term is finite on real MNIST.
-func TestEveryFamilyBothArchitectures(t *testing.T) {
-	for _, name := range variants.Names() {
-		for _, arch := range []string{"mlp", "conv"} {
+// TestEveryFamilyEveryArchitecture builds every registered family with each
+// architecture it declares: outputs have the right shapes and values (for
+// each capability it offers) and every loss term is finite on real MNIST.
+func TestEveryFamilyEveryArchitecture(t *testing.T) {
+	for _, f := range variants.All() {
+		archs := f.Architectures()
+		if archs == nil {
+			archs = []string{""} // one fixed architecture
+		}
+		for _, arch := range archs {
+			name := f.Name
 			t.Run(name+"/"+arch, func(t *testing.T) {
-				params := map[string]any{"arch": arch}
+				params := map[string]any{}
+				if arch != "" {
+					params["arch"] = arch
+				}
 				requireOutputs(t, name, params, 8)
 				terms := lossOnBatch(t, name, params, 1, 8)
 				if len(terms) < 2 {
@@ -35,8 +42,13 @@ func TestEveryFamilyDescribed(t *testing.T) {
 				t.Errorf("%s: hyperparameter %s lacks help or range", f.Name, p.Name)
 			}
 		}
-		if _, err := variants.NewConfig(f.Name, map[string]any{"arch": "transformer"}, vae.MNISTShape); err == nil {
-			t.Errorf("%s: arch=transformer accepted", f.Name)
+		if f.Architectures() != nil {
+			if _, err := variants.NewConfig(f.Name, map[string]any{"arch": "transformer"}, mnistData); err == nil {
+				t.Errorf("%s: arch=transformer accepted", f.Name)
+			}
+		}
+		if err := f.NewConfig().Training().Validate(); err != nil {
+			t.Errorf("%s: declared training: %v", f.Name, err)
 		}
 	}
 }

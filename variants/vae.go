@@ -24,8 +24,8 @@ type VAEConfig struct {
 }
 
 // Build constructs the model.
-func (c *VAEConfig) Build(shape vae.Shape) vae.Model {
-	return &VAE{networks: networks{Base: c.Base, shape: shape}, beta: 1}
+func (c *VAEConfig) Build(d vae.Data) vae.Model {
+	return &VAE{networks: newNetworks(c.Base, d), beta: 1}
 }
 
 // VAE is the standard variational autoencoder; β-weighted variants reuse it.

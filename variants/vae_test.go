@@ -33,13 +33,13 @@ func TestVAETrainingLossFalls(t *testing.T) {
 }
 
 func TestUnknownFamilyAndHyperparameter(t *testing.T) {
-	if _, _, err := variants.New("nope", nil, vae.MNISTShape); err == nil {
+	if _, _, err := variants.New("nope", nil, mnistData); err == nil {
 		t.Fatal("unknown family accepted")
 	}
 	for _, bad := range []map[string]any{
 		{"latent_dim": "0"}, {"latent_dim": "x"}, {"hidden": "400,-1"}, {"init": "xavier"}, {"likelihood": "poisson"}, {"nope": 1},
 	} {
-		if _, _, err := variants.New("vae", bad, vae.MNISTShape); err == nil {
+		if _, _, err := variants.New("vae", bad, mnistData); err == nil {
 			t.Errorf("params %v accepted", bad)
 		}
 	}
@@ -82,7 +82,7 @@ func TestIWAEBound(t *testing.T) {
 // untrained VAE (seed fixes the weights) on the first 256 MNIST images.
 func iwaeOnBatch(t *testing.T, k int, seed int64) float64 {
 	t.Helper()
-	m, _, err := variants.New("vae", nil, vae.MNISTShape)
+	m, _, err := variants.New("vae", nil, mnistData)
 	if err != nil {
 		t.Fatal(err)
 	}

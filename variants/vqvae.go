@@ -67,8 +67,8 @@ func defaultVQVAEConfig() *VQVAEConfig {
 }
 
 // Validate checks the hyperparameters.
-func (c *VQVAEConfig) Validate(shape vae.Shape) error {
-	if err := c.Base.Validate(shape); err != nil {
+func (c *VQVAEConfig) Validate(d vae.Data) error {
+	if err := c.Base.Validate(d); err != nil {
 		return err
 	}
 	if c.CodebookSize < 2 {
@@ -93,8 +93,8 @@ func (c *VQVAEConfig) Validate(shape vae.Shape) error {
 }
 
 // Build constructs the model.
-func (c *VQVAEConfig) Build(shape vae.Shape) vae.Model {
-	return &VQVAE{networks: networks{Base: c.Base, shape: shape}, cfg: *c}
+func (c *VQVAEConfig) Build(d vae.Data) vae.Model {
+	return &VQVAE{networks: newNetworks(c.Base, d), cfg: *c}
 }
 
 // VQVAE is the vector-quantized autoencoder; see [VQVAEConfig].

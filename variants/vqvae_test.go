@@ -63,7 +63,7 @@ func TestVQVAETermsFinite(t *testing.T) {
 //   - the codes are the nearest codebook entries: commit equals the brute-force
 //     Σ_j min_k ‖z_e,j − e_k‖².
 func TestVQVAEStraightThrough(t *testing.T) {
-	m, _, err := variants.New("vq-vae", nil, vae.MNISTShape)
+	m, _, err := variants.New("vq-vae", nil, mnistData)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestVQVAEStraightThrough(t *testing.T) {
 // are not trainable; an evaluation step changes nothing.
 func TestVQVAEEMAUpdate(t *testing.T) {
 	const n, k, positions = 32, 64, 4
-	m, _, err := variants.New("vq-vae", map[string]any{"ema": true, "codebook_size": k, "latent_dim": 64, "embedding_dim": 16}, vae.MNISTShape)
+	m, _, err := variants.New("vq-vae", map[string]any{"ema": true, "codebook_size": k, "latent_dim": 64, "embedding_dim": 16}, mnistData)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestVQVAEEMAUpdate(t *testing.T) {
 // the rate of an example is −Σ log p of its codes.
 func TestVQVAEPrior(t *testing.T) {
 	const k, positions, n = 16, 2, 4000
-	m, _, err := variants.New("vq-vae", map[string]any{"codebook_size": k, "latent_dim": 32, "embedding_dim": 16}, vae.MNISTShape)
+	m, _, err := variants.New("vq-vae", map[string]any{"codebook_size": k, "latent_dim": 32, "embedding_dim": 16}, mnistData)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func TestVQVAERejectsBadParams(t *testing.T) {
 		{"codebook_size": 1}, {"embedding_dim": 0}, {"embedding_dim": 48}, {"commitment": -0.1},
 		{"ema_decay": 1}, {"ema_decay": -0.5}, {"ema_epsilon": 0}, {"latent_dim": 0},
 	} {
-		if _, _, err := variants.New("vq-vae", bad, vae.MNISTShape); err == nil {
+		if _, _, err := variants.New("vq-vae", bad, mnistData); err == nil {
 			t.Errorf("params %v accepted", bad)
 		} else {
 			t.Logf("%v: %v", bad, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -39,7 +40,16 @@ func describeModel(c *cobra.Command, name string) error {
 		return err
 	}
 	w := c.OutOrStdout()
-	fmt.Fprintf(w, "%s: %s\npaper: %s\n\n", f.Name, f.Summary, f.Paper)
+	fmt.Fprintf(w, "%s: %s\npaper: %s\n", f.Name, f.Summary, f.Paper)
+	tr := f.NewConfig().Training()
+	fmt.Fprintf(w, "training: Adam lr %g, betas %g/%g", tr.LR, tr.Beta1, tr.Beta2)
+	if tr.AuxSteps > 1 {
+		fmt.Fprintf(w, ", %d discriminator updates per generator update", tr.AuxSteps)
+	}
+	if archs := f.Architectures(); archs != nil {
+		fmt.Fprintf(w, "; architectures: %s", strings.Join(archs, ", "))
+	}
+	fmt.Fprint(w, "\n\n")
 	t := newTable(w)
 	t.row("HYPERPARAMETER", "DEFAULT", "RANGE", "HELP")
 	for _, p := range variants.Describe(f.NewConfig()) {

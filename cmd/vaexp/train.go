@@ -27,7 +27,7 @@ type trainFlags struct {
 	latentDim                 int
 	hidden, init              string
 	seed                      int64
-	binarize                  string
+	binarize, data            string
 	val, limit, testLimit     int
 	dataDir                   string
 	iwaeK, samples, ckptEvery int
@@ -54,6 +54,7 @@ var specFlags = []specFlag{
 	{"lr", func(f *trainFlags, s *experiments.Spec) { s.Train.LR = f.lr }},
 	{"checkpoint-every", func(f *trainFlags, s *experiments.Spec) { s.Train.CheckpointEvery = f.ckptEvery }},
 	{"seed", func(f *trainFlags, s *experiments.Spec) { s.Seed = f.seed }},
+	{"data", func(f *trainFlags, s *experiments.Spec) { s.Data.Name = f.data }},
 	{"binarize", func(f *trainFlags, s *experiments.Spec) { s.Data.Binarize = f.binarize }},
 	{"val", func(f *trainFlags, s *experiments.Spec) { s.Data.Val = f.val }},
 	{"limit", func(f *trainFlags, s *experiments.Spec) { s.Data.Limit = f.limit }},
@@ -102,16 +103,17 @@ func trainCommand(a *app) (*cobra.Command, *trainFlags) {
 	fl.IntVar(&f.epochs, "epochs", def.Train.Epochs, "epochs to train (ignored when --steps > 0)")
 	fl.IntVar(&f.steps, "steps", def.Train.Steps, "total training steps; overrides --epochs when > 0")
 	fl.IntVar(&f.batchSize, "batch-size", def.Train.BatchSize, "examples per step")
-	fl.Float64Var(&f.lr, "lr", def.Train.LR, "Adam learning rate")
+	fl.Float64Var(&f.lr, "lr", def.Train.LR, "Adam learning rate (0: the family's, 1e-3 for the VAE families)")
 	fl.IntVar(&f.latentDim, "latent-dim", 0, "dimension of the latent code (family param latent_dim; default: the family's)")
 	fl.StringVar(&f.hidden, "hidden", "", "hidden layer `WIDTHS`, e.g. 400 or 512,256 (family param hidden; default: the family's)")
 	fl.StringVar(&f.init, "init", "", "weight initialization `pytorch|he` (family param init; default: the family's)")
 	fl.Int64Var(&f.seed, "seed", def.Seed, "seed for initialization, sampling, shuffling and binarization")
+	fl.StringVar(&f.data, "data", def.Data.Name, "data set `NAME` (list them with: vaexp datasets)")
 	fl.StringVar(&f.binarize, "binarize", def.Data.Binarize, "pixel binarization `"+strings.Join(experiments.Binarizations, "|")+"`")
 	fl.IntVar(&f.val, "val", def.Data.Val, "validation examples carved out of the training set (0: none)")
 	fl.IntVar(&f.limit, "limit", def.Data.Limit, "keep only the first N training examples (0: all)")
 	fl.IntVar(&f.testLimit, "test-limit", def.Data.TestLimit, "keep only the first N test examples (0: all)")
-	fl.StringVar(&f.dataDir, "data-dir", def.Data.Dir, "`DIR` holding the MNIST .gz files (default: found automatically)")
+	fl.StringVar(&f.dataDir, "data-dir", def.Data.Dir, "`DIR` holding the data files of a file-backed data set such as mnist (default: found automatically)")
 	fl.IntVar(&f.iwaeK, "iwae-k", def.Eval.IWAEK, "importance samples for the final test log-likelihood estimate (0: skip)")
 	fl.IntVar(&f.samples, "samples", def.Eval.Samples, "generated images in the samples.png artifact (0: none)")
 	fl.IntVar(&f.ckptEvery, "checkpoint-every", def.Train.CheckpointEvery, "save a checkpoint every N steps (0: at each epoch end only)")
