@@ -17,9 +17,9 @@ import (
 // Trained is a run's model restored from its last checkpoint, for sampling,
 // reconstruction, encoding and evaluation after training.
 type Trained struct {
-	RunID   int64
-	Dir     string
-	Spec    Spec
+	RunID int64
+	Dir   string
+	Spec  Spec
 	// Data describes the run's data set.
 	Data    data.Description
 	Model   vae.Model

@@ -108,7 +108,9 @@ func TestAuxSteps(t *testing.T) {
 		tensors.FromFlatDataAndDimensions(make([]float32, 2*28*28), 2, 28, 28, 1),
 		tensors.FromFlatDataAndDimensions([]int32{0, 1}, 2),
 	}}
-	value := func(path string) []float32 { return tensors.MustCopyFlatData[float32](store.GetVariable(path).MustValue()) }
+	value := func(path string) []float32 {
+		return tensors.MustCopyFlatData[float32](store.GetVariable(path).MustValue())
+	}
 	for step, wantEnc := range [][]float32{{1, -2}, {1, -2}, {1 - 0.1, -2 + 0.1}} {
 		if _, err := steps.trainStep(step, batch); err != nil {
 			t.Fatal(err)

@@ -73,7 +73,9 @@ type networks struct {
 	classes int
 }
 
-func newNetworks(b Base, d vae.Data) networks { return networks{Base: b, shape: d.Shape, classes: d.Classes} }
+func newNetworks(b Base, d vae.Data) networks {
+	return networks{Base: b, shape: d.Shape, classes: d.Classes}
+}
 
 // encode maps x ([B, H, W, C]) and an optional conditioning vector ([B, K])
 // to out values per example. The conv architecture sees the conditioning
