@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"image/png"
 	"math"
 	"math/rand/v2"
@@ -420,8 +421,15 @@ func TestTrainSpec(t *testing.T) {
 		check func(s experiments.Spec) string
 	}{
 		{"defaults", nil, func(s experiments.Spec) string {
-			if s.Family != "vae" || s.Train.Epochs != 10 || s.Train.LR != 1e-3 || len(s.Params) != 0 || s.Data.Binarize != "none" {
+			if s.Family != "vae" || s.Train.Epochs != 10 || s.Train.LR != 0 || len(s.Params) != 0 || s.Data.Name != "mnist" || s.Data.Binarize != "none" {
 				return "not the default spec"
+			}
+			cfg, err := s.Validate()
+			if err != nil {
+				return err.Error()
+			}
+			if tr := s.Training(cfg); tr.LR != 1e-3 || tr.Beta1 != 0.9 || tr.Beta2 != 0.999 {
+				return fmt.Sprintf("the VAE's training is %+v, want Adam(1e-3, 0.9, 0.999)", tr)
 			}
 			return ""
 		}},
