@@ -18,7 +18,7 @@ var aaeFamily = Family{
 	Paper:   "Makhzani, Shlens, Jaitly, Goodfellow & Frey 2015, Adversarial Autoencoders (arXiv:1511.05644)",
 	NewConfig: func() Config {
 		return &AAEConfig{Base: defaultBase(), Encoder: "deterministic", AdvWeight: 1,
-			DiscHidden: []int{256, 256}, DiscLR: 2e-4, DiscBeta1: 0.5, DiscBeta2: 0.999}
+			Disc: Disc{Hidden: []int{256, 256}, LR: 2e-4, Beta1: 0.5, Beta2: 0.999}}
 	},
 }
 
@@ -48,13 +48,11 @@ type AAEConfig struct {
 	// discriminator's accuracy from 0.80 to 0.68 but costs 3.5 nats of
 	// reconstruction (74.8 against 71.2) with no visible gain in samples.
 	AdvWeight float64 `param:"adv_weight" range:">= 0" help:"weight of the generator (fool-the-discriminator) term gen"`
-	// DiscHidden, DiscLR and the betas follow common GAN practice (DCGAN's
-	// Adam 2e-4, β1 = 0.5) rather than the paper's SGD with momentum; the
-	// discriminator is smaller than the paper's 2×1000 for speed.
-	DiscHidden []int   `param:"disc_hidden" range:"widths >= 1" help:"hidden widths of the discriminator MLP (LeakyReLU 0.2); the paper's is 2×1000 ReLU"`
-	DiscLR     float64 `param:"disc_lr" range:"> 0" help:"learning rate of the discriminator's Adam"`
-	DiscBeta1  float64 `param:"disc_beta1" range:"(0, 1)" help:"β1 of the discriminator's Adam"`
-	DiscBeta2  float64 `param:"disc_beta2" range:"(0, 1)" help:"β2 of the discriminator's Adam"`
+	// Disc is the discriminator on codes. Its Adam follows common GAN
+	// practice (DCGAN's 2e-4, β1 = 0.5) rather than the paper's SGD with
+	// momentum; its MLP (256,256, LeakyReLU) is smaller than the paper's
+	// 2×1000 ReLU for speed.
+	Disc
 }
 
 // Validate checks the hyperparameters before anything is built.
@@ -68,7 +66,7 @@ func (c *AAEConfig) Validate(d vae.Data) error {
 	if !(c.AdvWeight >= 0) || math.IsInf(c.AdvWeight, 0) {
 		return fmt.Errorf("adv_weight=%g: must be >= 0 and finite", c.AdvWeight)
 	}
-	return validateDisc(c.DiscHidden, c.DiscLR, c.DiscBeta1, c.DiscBeta2)
+	return c.Disc.Validate()
 }
 
 // Build constructs the model.
@@ -103,11 +101,10 @@ func (m *AAE) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
 	// One discriminator pass over [z; prior draws; z behind StopGradient]: the
 	// first n logits train the encoder (gen), the rest the discriminator.
 	prior := scope.RandomNormal(z.Graph(), z.Shape())
-	logits := discriminator(scope.At(discScope), graph.Concatenate([]*graph.Node{z, prior, graph.StopGradient(z)}, 0),
-		m.cfg.DiscHidden, vae.Init(m.Init))
+	logits := m.cfg.Disc.MLP(scope, graph.Concatenate([]*graph.Node{z, prior, graph.StopGradient(z)}, 0), vae.Init(m.Init))
 	zLogits := graph.Slice(logits, graph.AxisRange(0, n))
-	gen := vae.BCEWithLogits(graph.OnesLike(zLogits), zLogits) // −log D(z): the encoder wants its codes called "prior"
-	disc, acc := discriminatorLoss(graph.Slice(logits, graph.AxisRange(n, 2*n)), graph.Slice(logits, graph.AxisRange(2*n, 3*n)))
+	gen := GeneratorLoss(zLogits) // the encoder wants its codes called "prior"
+	disc, acc := DiscriminatorLoss(graph.Slice(logits, graph.AxisRange(n, 2*n)), graph.Slice(logits, graph.AxisRange(2*n, 3*n)))
 	return vae.Loss{
 		Terms: []vae.Term{
 			{Name: "recon", Value: recon, Weight: 1},
@@ -115,10 +112,7 @@ func (m *AAE) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
 			{Name: "disc", Value: disc, Weight: 0},
 			{Name: "disc_acc", Value: acc, Weight: 0},
 		},
-		Aux: []vae.AuxObjective{{
-			Scope: discScope, Loss: disc,
-			LearningRate: m.cfg.DiscLR, Beta1: m.cfg.DiscBeta1, Beta2: m.cfg.DiscBeta2,
-		}},
+		Aux: []vae.AuxObjective{m.cfg.Disc.Objective(disc)},
 	}
 }
 

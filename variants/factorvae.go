@@ -17,7 +17,7 @@ var factorVAEFamily = Family{
 	Summary: "VAE + γ·total correlation, estimated by a discriminator telling codes from dimension-wise permuted codes (own Adam)",
 	Paper:   "Kim & Mnih 2018, Disentangling by Factorising (ICML, arXiv:1802.05983), Algorithm 2",
 	NewConfig: func() Config {
-		return &FactorVAEConfig{Base: defaultBase(), Gamma: 6.4, DiscHidden: []int{256, 256}, DiscLR: 1e-3, DiscBeta1: 0.5, DiscBeta2: 0.9}
+		return &FactorVAEConfig{Base: defaultBase(), Gamma: 6.4, Disc: Disc{Hidden: []int{256, 256}, LR: 1e-3, Beta1: 0.5, Beta2: 0.9}}
 	},
 }
 
@@ -45,16 +45,14 @@ type FactorVAEConfig struct {
 	// gives TC 10.3 at 113.0, γ=40 gives TC 3.8 at 133.5: 6.4 is a moderate
 	// default, 40 the paper's strength.
 	Gamma float64 `param:"gamma" range:">= 0" help:"weight of the total-correlation estimate (γ; the paper uses 40 on dSprites)"`
-	// DiscHidden is smaller than the paper's 6×1000 for speed: with 256,256
-	// a step costs ~1.5-2× the VAE's, with 6×1000 ~20×.
-	DiscHidden []int `param:"disc_hidden" range:"widths >= 1" help:"hidden widths of the discriminator MLP (LeakyReLU 0.2); the paper's is 6×1000"`
-	// DiscLR is 1e-3, not the paper's 1e-4: the paper trains the VAE and the
-	// discriminator at the same rate (1e-4), and vaexp's VAE runs at 1e-3.
-	// At 1e-4 the small discriminator lags the encoder (accuracy 0.58-0.68)
-	// and the penalty leaves the total correlation where the VAE has it.
-	DiscLR    float64 `param:"disc_lr" range:"> 0" help:"learning rate of the discriminator's Adam (paper: 1e-4, equal to its VAE's)"`
-	DiscBeta1 float64 `param:"disc_beta1" range:"(0, 1)" help:"β1 of the discriminator's Adam (paper: 0.5)"`
-	DiscBeta2 float64 `param:"disc_beta2" range:"(0, 1)" help:"β2 of the discriminator's Adam (paper: 0.9)"`
+	// Disc is the discriminator on codes. Its MLP is 256,256, smaller than
+	// the paper's 6×1000 for speed: with 256,256 a step costs ~1.5-2× the
+	// VAE's, with 6×1000 ~20×. Its Adam runs at 1e-3 with β = (0.5, 0.9), not
+	// the paper's 1e-4: the paper trains the VAE and the discriminator at the
+	// same rate (1e-4), and vaexp's VAE runs at 1e-3. At 1e-4 the small
+	// discriminator lags the encoder (accuracy 0.58-0.68) and the penalty
+	// leaves the total correlation where the VAE has it.
+	Disc
 }
 
 // Validate checks the hyperparameters before anything is built.
@@ -65,33 +63,11 @@ func (c *FactorVAEConfig) Validate(d vae.Data) error {
 	if !(c.Gamma >= 0) || math.IsInf(c.Gamma, 0) {
 		return fmt.Errorf("gamma=%g: must be >= 0 and finite", c.Gamma)
 	}
-	if err := validateDisc(c.DiscHidden, c.DiscLR, c.DiscBeta1, c.DiscBeta2); err != nil {
+	if err := c.Disc.Validate(); err != nil {
 		return err
 	}
 	if c.LatentDim < 2 {
 		return fmt.Errorf("latent_dim=%d: factor-vae needs >= 2 (total correlation is between dimensions)", c.LatentDim)
-	}
-	return nil
-}
-
-// validateDisc checks the hyperparameters of an adversarial family's discriminator.
-func validateDisc(hidden []int, lr, beta1, beta2 float64) error {
-	if len(hidden) == 0 {
-		return fmt.Errorf("disc_hidden is empty: give at least one width >= 1, e.g. 256,256")
-	}
-	for _, h := range hidden {
-		if h < 1 {
-			return fmt.Errorf("disc_hidden=%v: every width must be >= 1", hidden)
-		}
-	}
-	if !(lr > 0) || math.IsInf(lr, 0) {
-		return fmt.Errorf("disc_lr=%g: must be > 0", lr)
-	}
-	if !(beta1 > 0 && beta1 < 1) {
-		return fmt.Errorf("disc_beta1=%g: must be in (0, 1)", beta1)
-	}
-	if !(beta2 > 0 && beta2 < 1) {
-		return fmt.Errorf("disc_beta2=%g: must be in (0, 1)", beta2)
 	}
 	return nil
 }
@@ -107,9 +83,6 @@ type FactorVAE struct {
 	*VAE
 	cfg FactorVAEConfig
 }
-
-// discScope names the sub-scope holding an adversarial family's discriminator.
-const discScope = "discriminator"
 
 // Loss is recon + kl + γ·tc, with the discriminator's loss as an auxiliary
 // objective. NELBO is recon + kl: FactorVAE maximizes the ELBO minus γ·TC,
@@ -131,9 +104,9 @@ func (m *FactorVAE) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
 	detached := graph.StopGradient(z)
 	codes := graph.Slice(detached, graph.AxisRange(0, half))
 	permuted := PermuteDims(scope, graph.Slice(detached, graph.AxisRange(half, n)))
-	logits := discriminator(scope.At(discScope), graph.Concatenate([]*graph.Node{z, codes, permuted}, 0), m.cfg.DiscHidden, vae.Init(m.Init))
+	logits := m.cfg.Disc.MLP(scope, graph.Concatenate([]*graph.Node{z, codes, permuted}, 0), vae.Init(m.Init))
 	tc := graph.Slice(logits, graph.AxisRange(0, n))
-	discLoss, discAcc := discriminatorLoss(
+	discLoss, discAcc := DiscriminatorLoss(
 		graph.Slice(logits, graph.AxisRange(n, n+half)),
 		graph.Slice(logits, graph.AxisRange(n+half, 2*n)))
 
@@ -146,38 +119,8 @@ func (m *FactorVAE) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
 			{Name: "disc_acc", Value: discAcc, Weight: 0},
 		},
 		NELBO: graph.Add(recon, kl),
-		Aux: []vae.AuxObjective{{
-			Scope: discScope, Loss: discLoss,
-			LearningRate: m.cfg.DiscLR, Beta1: m.cfg.DiscBeta1, Beta2: m.cfg.DiscBeta2,
-		}},
+		Aux: []vae.AuxObjective{m.cfg.Disc.Objective(discLoss)},
 	}
-}
-
-// discriminator is an MLP with LeakyReLU(0.2) hidden layers (Kim & Mnih's
-// choice) mapping codes [N, L] to one logit each, [N]. Shared by the
-// adversarial families.
-func discriminator(scope *model.Scope, z *graph.Node, hidden []int, init vae.Init) *graph.Node {
-	h := z
-	for i, w := range hidden {
-		h = vae.Dense(scope.At("layer_%d", i), h, w, init)
-		h = graph.Max(h, graph.MulScalar(h, 0.2)) // LeakyReLU(0.2) without a select: Max has a SIMD kernel.
-	}
-	out := vae.Dense(scope.At("layer_%d", len(hidden)), h, 1, init)
-	return graph.Reshape(out, -1)
-}
-
-// discriminatorLoss is the binary cross-entropy of a discriminator that
-// should output 1 on real and 0 on fake, averaging the two halves equally
-// (a scalar, nats), and its accuracy (a scalar in [0, 1]).
-func discriminatorLoss(realLogits, fakeLogits *graph.Node) (loss, acc *graph.Node) {
-	lossReal := graph.ReduceAllMean(vae.BCEWithLogits(graph.OnesLike(realLogits), realLogits))
-	lossFake := graph.ReduceAllMean(vae.BCEWithLogits(graph.ZerosLike(fakeLogits), fakeLogits))
-	loss = graph.MulScalar(graph.Add(lossReal, lossFake), 0.5)
-	dtype := realLogits.DType()
-	accReal := graph.ReduceAllMean(graph.ConvertDType(graph.GreaterThan(realLogits, graph.ZerosLike(realLogits)), dtype))
-	accFake := graph.ReduceAllMean(graph.ConvertDType(graph.LessOrEqual(fakeLogits, graph.ZerosLike(fakeLogits)), dtype))
-	acc = graph.MulScalar(graph.Add(accReal, accFake), 0.5)
-	return loss, acc
 }
 
 // PermuteDims shuffles each column of z ([N, L]) independently across the
