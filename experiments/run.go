@@ -197,6 +197,12 @@ type runner struct {
 
 	desc              data.Description
 	train_, val, test *exampleSet
+
+	// realSpread is the mean pairwise distance of real training examples,
+	// the scale of samples/diversity (computed at the first sample grid).
+	realSpread float64
+	// flagged is set once the run is tagged as collapsed.
+	flagged bool
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -320,7 +326,7 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 
 	eval := newEvaluator(r.backend, store, m)
 	loopStart := time.Now()
-	loopErr := r.loop(ctx, steps, ckpt, sched, eval, start, total, res)
+	loopErr := r.loop(ctx, steps, store, m, ckpt, sched, eval, start, total, res)
 	res.TrainTime = time.Since(loopStart)
 	res.Steps = int(optimizer.GetGlobalStep(store))
 	if loopErr != nil {
@@ -331,7 +337,7 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 
 // loop runs steps [start, total): record terms, check them, checkpoint,
 // validate each epoch, watch for stalls.
-func (r *runner) loop(ctx context.Context, steps *stepper, ckpt *checkpoint.Handler, sched *schedule,
+func (r *runner) loop(ctx context.Context, steps *stepper, store *model.Store, m vae.Model, ckpt *checkpoint.Handler, sched *schedule,
 	eval *evaluator, start, total int, res *Result) error {
 	spec := r.spec
 	logEvery := max(spec.Train.LogEvery, 1)
@@ -340,6 +346,7 @@ func (r *runner) loop(ctx context.Context, steps *stepper, ckpt *checkpoint.Hand
 	batches := prefetch(r.train_, sched, start, total, done)
 	bar := newProgress(r.opts.Progress, start, total, sched.stepsPerEpoch)
 	defer bar.finish()
+	alarms := newAlarmWatch(r.spec.Training(r.cfg).Alarms)
 	dog := newWatchdog(r.opts.Stall)
 	go dog.run()
 	defer dog.close()
@@ -392,6 +399,9 @@ func (r *runner) loop(ctx context.Context, steps *stepper, ckpt *checkpoint.Hand
 		if gstep%logEvery == 0 || gstep == total {
 			r.rec.LogMetrics(int64(gstep), prefixed("train/", terms))
 		}
+		for _, fired := range alarms.observe(gstep, terms) {
+			r.flag(int64(gstep), fired)
+		}
 		if r.opts.OnStep != nil {
 			r.opts.OnStep(gstep, terms)
 		}
@@ -406,6 +416,12 @@ func (r *runner) loop(ctx context.Context, steps *stepper, ckpt *checkpoint.Hand
 			r.logf("epoch %d: val %s", gstep/sched.stepsPerEpoch, formatTerms(vals))
 		} else if epochEnd {
 			r.logf("epoch %d: train %s", gstep/sched.stepsPerEpoch, formatTerms(terms))
+		}
+		if epochEnd && gstep != total {
+			// The final grid is drawn by finalEval.
+			if err := r.samples(store, m, int64(gstep)); err != nil {
+				return err
+			}
 		}
 		every := spec.Train.CheckpointEvery
 		if epochEnd || (every > 0 && gstep%every == 0) || time.Since(lastSave) > 5*time.Minute || gstep == total {
@@ -465,14 +481,8 @@ func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res
 		})
 	}
 	r.logf("test: %s", formatTerms(test))
-	if spec.Eval.Samples > 0 {
-		imgs, err := generate(r.backend, store, m, spec.Eval.Samples, r.desc.Classes)
-		if err != nil {
-			return fmt.Errorf("generate samples: %w", err)
-		}
-		if err := r.saveGrid("samples.png", step, imgs, nil); err != nil {
-			return err
-		}
+	if err := r.samples(store, m, step); err != nil {
+		return err
 	}
 	if rc, ok := m.(vae.Reconstructor); ok && spec.Eval.Samples > 0 {
 		n := min(32, r.test.len())

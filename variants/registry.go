@@ -40,6 +40,25 @@ type Training struct {
 	// spends k−1 batches updating only the auxiliary objectives before each
 	// joint update (as WGAN's critic steps). Every batch is one step.
 	AuxSteps int
+	// Alarms flag a failing run from its terms (e.g. a GAN's discriminator
+	// winning outright); the driver tags the run when one fires.
+	Alarms []Alarm
+}
+
+// Alarm fires when a recorded term stays beyond a threshold for a number of
+// consecutive steps.
+type Alarm struct {
+	// Name is what is tagged ("d_wins").
+	Name string
+	// Term is the recorded term watched.
+	Term string
+	// Below fires on values below Threshold; otherwise above it.
+	Below     bool
+	Threshold float64
+	// Steps is how many consecutive steps the condition must hold.
+	Steps int
+	// Meaning says in a few words what a firing means.
+	Meaning string
 }
 
 // DefaultTraining is Adam(1e-3, β = 0.9, 0.999) with every objective updated
@@ -57,6 +76,11 @@ func (t Training) Validate() error {
 		return fmt.Errorf("beta2 %g: must be in [0, 1) (e.g. 0.999)", t.Beta2)
 	case t.AuxSteps < 1:
 		return fmt.Errorf("aux steps %d: must be >= 1", t.AuxSteps)
+	}
+	for _, a := range t.Alarms {
+		if a.Name == "" || a.Term == "" || a.Steps < 1 {
+			return fmt.Errorf("alarm %+v: needs a name, a term and steps >= 1", a)
+		}
 	}
 	return nil
 }
