@@ -76,6 +76,11 @@ const (
 	cacheCorrupt  = "corrupt"  // The cache file is damaged (size, magic, checksum or labels).
 )
 
+// CacheRoot returns the root of vaexp's caches (see CacheDirEnv), or "" when
+// caching is off. Other caches (e.g. the evaluation classifier) live in their
+// own subdirectory of it, next to mnist/.
+func CacheRoot() string { return cacheRoot() }
+
 // cacheRoot returns the root of vaexp's caches, or "" when caching is off.
 func cacheRoot() string {
 	if d := os.Getenv(CacheDirEnv); d != "" {
