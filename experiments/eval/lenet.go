@@ -56,7 +56,7 @@ type TrainConfig struct {
 }
 
 // DefaultTrainConfig is the recipe of the classifier every figure is computed with.
-var DefaultTrainConfig = TrainConfig{Epochs: 3, BatchSize: 128, LearningRate: 1e-3, Seed: 1}
+var DefaultTrainConfig = TrainConfig{Epochs: 6, BatchSize: 128, LearningRate: 1e-3, Seed: 1}
 
 func (c TrainConfig) orDefault() TrainConfig {
 	if c == (TrainConfig{}) {
@@ -78,9 +78,8 @@ func (c TrainConfig) validate() error {
 // pooling: 28×28×1 → 14×14×32 → 7×7×64 → 128 (ReLU; the features) → 10
 // logits. Input: images [B, 28, 28, 1] in [0, 1].
 func lenet(scope *model.Scope, x *graph.Node) (features, logits *graph.Node) {
-	h := activation.Relu(vae.Conv2D(scope.At("conv_0"), x, 32, 3, 1, vae.InitPyTorch))
-	h = activation.Relu(vae.Conv2D(scope.At("conv_1"), h, 64, 3, 2, vae.InitPyTorch))
-	h = activation.Relu(vae.Conv2D(scope.At("conv_2"), h, 64, 3, 2, vae.InitPyTorch))
+	h := activation.Relu(vae.Conv2D(scope.At("conv_0"), x, 32, 5, 2, vae.InitPyTorch))
+	h = activation.Relu(vae.Conv2D(scope.At("conv_1"), h, 64, 5, 2, vae.InitPyTorch))
 	features = vae.DenseAct(scope.At("dense_0"), vae.Flatten(h), FeatureDim, vae.InitPyTorch, activation.TypeRelu)
 	return features, vae.Dense(scope.At("dense_1"), features, NumClasses, vae.InitPyTorch)
 }

@@ -361,3 +361,11 @@ func TestProject2D(t *testing.T) {
 	near(t, "|step along the line|", math.Abs(step), math.Sqrt(6), 0.001)
 	near(t, "mean of projection", mat.Sum(proj.ColView(0))/float64(n), 0, 1e-9)
 }
+
+func matFrom(rows [][]float64) *mat.Dense {
+	m := mat.NewDense(len(rows), len(rows[0]), nil)
+	for i, r := range rows {
+		m.SetRow(i, r)
+	}
+	return m
+}
