@@ -116,7 +116,7 @@ func needs(t *Trained, metric string) error {
 	if ok {
 		return nil
 	}
-	return fmt.Errorf("%s: family %q does not provide %s: %w", metric, t.Spec.Family, what, ErrCapability)
+	return fmt.Errorf("%s needs %s, which family %q does not provide", metric, what, t.Spec.Family)
 }
 
 // Evaluate computes metrics of run id's trained model and adds them to the
@@ -144,7 +144,7 @@ func Evaluate(db *tracker.DB, id int64, opts EvalOptions) ([]eval.Value, int64, 
 		}
 	}
 	if len(missing) > 0 {
-		return nil, 0, fmt.Errorf("run %d: %s; drop it from --metrics: %w", id, strings.Join(missing, "; "), ErrCapability)
+		return nil, 0, fmt.Errorf("run %d: %s; drop it from the metrics (%w)", id, strings.Join(missing, "; "), ErrCapability)
 	}
 	values, err := t.evaluate(opts)
 	if err != nil {
