@@ -78,4 +78,3 @@ func (db *DB) RecordEvaluations(id, step int64, evals []Evaluation) (int64, erro
 	}
 	return step, nil
 }
-
