@@ -107,10 +107,8 @@ func SampleQuality(c *Classifier, ref *Reference, images [][]float32, metrics []
 }
 
 // GeneratedQuality draws n samples with generate (e.g. a trained model's
-// Generate) and computes FID-LeNet and IS against MNIST's test set, loading
-// (or on first use training and caching) the classifier with the default
-// recipe: what a run driver calls at the end of training. The backend is the
-// one the classifier runs on.
+// Generate) and computes FID-LeNet and IS with classifier c against MNIST's
+// full test set: what a run driver computes at the end of training.
 func GeneratedQuality(c *Classifier, generate func(n int) ([][]float32, error), n int) ([]Value, error) {
 	if n < 2 {
 		return nil, fmt.Errorf("sample quality of %d samples: need at least 2", n)
