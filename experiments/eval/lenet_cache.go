@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gofrs/flock"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -107,6 +108,21 @@ func LoadClassifier(backend compute.Backend, opts ClassifierOptions) (c *Classif
 			return c, "cached", nil
 		}
 		how = err.Error()
+		// Two processes that find no classifier at once (two test packages,
+		// two `vaexp eval`s) would both train it: the second waits on an
+		// advisory lock and then finds the first one's file. The file is
+		// renamed into place whole either way, so correctness does not rest
+		// on the lock; where locking fails (a file system without locks),
+		// each process trains its own.
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
+			lock := flock.New(path + ".lock")
+			if lock.Lock() == nil {
+				defer lock.Unlock()
+				if c, err := readClassifier(backend, path, cfg); err == nil {
+					return c, "cached (built by another process)", nil
+				}
+			}
+		}
 	}
 	c, err = trainClassifier(backend, cfg, opts.Progress)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -190,8 +191,21 @@ func TestConcurrentFirstUse(t *testing.T) {
 	if err != nil || how != "cached" {
 		t.Fatalf("after two concurrent builds: %q, %v; want cached", how, err)
 	}
+	trained := 0
+	for _, out := range outs {
+		if strings.Contains(out, "how: missing") {
+			trained++
+		}
+	}
+	if trained != 1 {
+		t.Errorf("%d processes trained the classifier, want 1 (the other waits for it):\n%s\n%s", trained, outs[0], outs[1])
+	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("cache dir holds %d entries, want the one file (no temporary left): %v", len(entries), entries)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{"lenet-v1.bin", "lenet-v1.bin.lock"}) {
+		t.Errorf("cache dir holds %v, want the classifier and its lock file (no temporary left)", names)
 	}
 }
