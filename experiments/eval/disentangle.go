@@ -99,6 +99,17 @@ func sampleCodes(gt GroundTruth, rep Representation, n int, rng *rand.Rand) ([][
 	return f, c, err
 }
 
+// trainEvalCodes draws opts.Train and then opts.Eval factor rows with their
+// codes, from a stream of its own (stream) for each metric.
+func trainEvalCodes(gt GroundTruth, rep Representation, opts DisentanglementOptions, stream uint64) (fTrain [][]int, cTrain *mat.Dense, fEval [][]int, cEval *mat.Dense, err error) {
+	rng := rand.New(rand.NewPCG(opts.Seed, stream))
+	if fTrain, cTrain, err = sampleCodes(gt, rep, opts.Train, rng); err != nil {
+		return
+	}
+	fEval, cEval, err = sampleCodes(gt, rep, opts.Eval, rng)
+	return
+}
+
 func factorColumn(factors [][]int, k int) []int {
 	out := make([]int, len(factors))
 	for i, f := range factors {
@@ -360,12 +371,7 @@ func SAP(gt GroundTruth, rep Representation, opts DisentanglementOptions) (Value
 	if err := opts.check(); err != nil {
 		return Value{}, err
 	}
-	rng := rand.New(rand.NewPCG(opts.Seed, 4))
-	fTrain, cTrain, err := sampleCodes(gt, rep, opts.Train, rng)
-	if err != nil {
-		return Value{}, fmt.Errorf("sap: %w", err)
-	}
-	fEval, cEval, err := sampleCodes(gt, rep, opts.Eval, rng)
+	fTrain, cTrain, fEval, cEval, err := trainEvalCodes(gt, rep, opts, 4)
 	if err != nil {
 		return Value{}, fmt.Errorf("sap: %w", err)
 	}
@@ -424,12 +430,7 @@ func DCI(gt GroundTruth, rep Representation, opts DisentanglementOptions) (DCISc
 	if err := opts.check(); err != nil {
 		return DCIScores{}, err
 	}
-	rng := rand.New(rand.NewPCG(opts.Seed, 5))
-	fTrain, cTrain, err := sampleCodes(gt, rep, opts.Train, rng)
-	if err != nil {
-		return DCIScores{}, fmt.Errorf("dci: %w", err)
-	}
-	fEval, cEval, err := sampleCodes(gt, rep, opts.Eval, rng)
+	fTrain, cTrain, fEval, cEval, err := trainEvalCodes(gt, rep, opts, 5)
 	if err != nil {
 		return DCIScores{}, fmt.Errorf("dci: %w", err)
 	}

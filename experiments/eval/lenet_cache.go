@@ -245,36 +245,13 @@ func encodeClassifier(c *Classifier) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// writeClassifier caches c at path atomically (temporary file + rename).
-func writeClassifier(path string, c *Classifier) (err error) {
+// writeClassifier caches c at path atomically (temporary file + rename),
+// synced first: a classifier costs minutes to rebuild, and a torn file would
+// only be caught (and rebuilt) by its checksum.
+func writeClassifier(path string, c *Classifier) error {
 	raw, err := encodeClassifier(c)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(raw); err != nil {
-		return err
-	}
-	// Synced before the rename: a classifier costs a minute to rebuild, and a
-	// torn file would only be caught (and rebuilt) by its checksum.
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return data.WriteFileAtomic(path, true, raw)
 }
