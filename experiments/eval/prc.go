@@ -17,8 +17,9 @@ import (
 // inside the generated manifold (how much of the data is covered).
 //
 // Distances are exact (no approximate search): O(n·m·d) in blocks through
-// gonum's matrix product, about a second for 10000×10000 points of 128
-// features on two cores.
+// gonum's pure-Go matrix product, four passes (two radii, two coverages):
+// about 30 s for 10000 real against 10000 generated points of 128 features
+// on two shared cores (BenchmarkPrecisionRecall), against 0.1 s for FID.
 func PrecisionRecall(real, fake mat.Matrix, k int) (precision, recall float64, err error) {
 	nr, dr := real.Dims()
 	nf, df := fake.Dims()
