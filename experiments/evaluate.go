@@ -217,7 +217,7 @@ func (t *Trained) evaluate(opts EvalOptions) ([]eval.Value, error) {
 	if len(quality) > 0 {
 		clf := opts.Classifier
 		if clf == nil {
-			say("classifier: loading %s (trained and cached on first use, about a minute)", eval.ClassifierVersion)
+			say("classifier: loading %s (trained and cached on first use: about two and a half minutes on 2 cores)", eval.ClassifierVersion)
 			var err error
 			if clf, _, err = eval.LoadClassifier(t.Backend, eval.ClassifierOptions{}); err != nil {
 				return nil, err

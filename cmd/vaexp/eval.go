@@ -21,7 +21,7 @@ func newEvalCmd(a *app) *cobra.Command {
 			"settings as the tag of the same name (see `vaexp runs show RUN_ID`). The rows the run\n" +
 			"already has are left untouched; evaluating again replaces only the eval/ figures.\n\n" +
 			"  fid  FID-LeNet: Fréchet distance of the features of an in-project MNIST classifier\n" +
-			"       (trained once, about a minute, and cached) between -n samples and -n real images\n" +
+			"       (trained once, ~2.5 min, and cached) between -n samples and -n real images\n" +
 			"  is   MNIST Inception Score of -n samples (10 at best)\n" +
 			"  pr   precision and recall of generative models (Kynkäänniemi et al. 2019), --k\n" +
 			"  au   active units (Burda et al.: Cov_x(E_q[z]) > 0.01) over -n real examples\n" +

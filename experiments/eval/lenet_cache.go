@@ -92,7 +92,7 @@ func ClassifierFile(opts ClassifierOptions) string {
 
 // LoadClassifier returns the MNIST classifier: the cached one when its file is
 // intact and was trained with this version and recipe, else a new one trained
-// now (about a minute of both cores with the default recipe) and cached.
+// now (about two and a half minutes on 2 cores with the default recipe) and cached.
 // "how" says which: "cached", or why it was trained ("missing", "stale: …",
 // "damaged: …", "no cache").
 func LoadClassifier(backend compute.Backend, opts ClassifierOptions) (c *Classifier, how string, err error) {
