@@ -75,6 +75,10 @@ func (a *app) eval(c *cobra.Command, arg string, opts experiments.EvalOptions) e
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.OutOrStdout(), "recorded %d figures in run %d at step %d\n", len(values), r.ID, step)
+	plural := "s"
+	if len(values) == 1 {
+		plural = ""
+	}
+	fmt.Fprintf(c.OutOrStdout(), "recorded %d figure%s in run %d at step %d\n", len(values), plural, r.ID, step)
 	return nil
 }
