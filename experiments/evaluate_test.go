@@ -186,3 +186,31 @@ func TestEvaluateKLPerDimension(t *testing.T) {
 		t.Errorf("kl = %v, want %v", vals[0].Value, total)
 	}
 }
+
+// TestSampleQualityAtEnd computes the end-of-training figures the run driver
+// records, with the real classifier (trained and cached on first use), and
+// records them as the driver would.
+func TestSampleQualityAtEnd(t *testing.T) {
+	db := openDB(t)
+	id := trainTinyRun(t, db, "vae")
+	tr, err := Load(db, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := SampleQualityAtEnd(tr.Backend, tr.Store, tr.Model, tr.Spec.Shape(), 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Key != "eval/fid" || rows[1].Key != "eval/is" {
+		t.Fatalf("rows %+v", rows)
+	}
+	if !strings.HasPrefix(rows[0].Describe, eval.FIDVersion+" ") || !strings.Contains(rows[0].Describe, "n=200") || rows[0].Value <= 0 {
+		t.Errorf("fid row %+v", rows[0])
+	}
+	if rows[1].Value < 1 || rows[1].Value > 10 {
+		t.Errorf("IS %v outside [1, 10]", rows[1].Value)
+	}
+	if _, err := db.RecordEvaluations(id, 5, rows); err != nil {
+		t.Fatal(err)
+	}
+}
