@@ -9,7 +9,7 @@ BIN     := bin/vaexp
 OUT     ?= out
 DB      ?= vaexp.db
 
-.PHONY: all build quickstart test test-long bench clean notebook-install notebooks
+.PHONY: all build quickstart test test-long bench classifier clean notebook-install notebooks
 
 all: build
 
@@ -43,6 +43,11 @@ notebooks:
 ## test-long: adds the 10-epoch reference VAE (test negative ELBO <= 106 nats).
 test-long:
 	VAEXP_LONG=1 $(GO) test -timeout 90m -run 'TestReference' -v ./experiments/
+
+## classifier: train (if missing or damaged) and check the MNIST classifier behind FID-LeNet and IS,
+## cached in the user cache dir (about two minutes once; `vaexp eval` also builds it on first use).
+classifier:
+	$(GO) test -count=1 -run 'TestClassifierAccuracy' -v ./experiments/eval/
 
 ## bench: training-step and epoch benchmarks.
 bench:

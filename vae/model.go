@@ -157,6 +157,12 @@ type Encoder interface {
 	Encode(scope *model.Scope, b Batch) *graph.Node
 }
 
+// PosteriorEncoder is implemented by families with a diagonal Gaussian
+// posterior: q(z|x) itself, not only its mean (per-dimension KL, active units).
+type PosteriorEncoder interface {
+	Posterior(scope *model.Scope, b Batch) Gaussian
+}
+
 // Reconstructor is implemented by families that encode and decode: the
 // batch encoded and decoded deterministically (posterior mean), shaped like b.X.
 type Reconstructor interface {

@@ -100,6 +100,11 @@ func (m *CVAE) Reconstruct(scope *model.Scope, b vae.Batch) *graph.Node {
 	return m.mean(m.decode(scope, m.posterior(scope, b.X, y).Mean, y))
 }
 
+// Posterior is q(z | x, y), for per-dimension KL and active units.
+func (m *CVAE) Posterior(scope *model.Scope, b vae.Batch) vae.Gaussian {
+	return m.posterior(scope, b.X, m.onehot(b.Labels))
+}
+
 // Encode returns the posterior mean of q(z | x, y).
 func (m *CVAE) Encode(scope *model.Scope, b vae.Batch) *graph.Node {
 	return m.posterior(scope, b.X, m.onehot(b.Labels)).Mean

@@ -62,6 +62,9 @@ func (m *VAE) Reconstruct(scope *model.Scope, b vae.Batch) *graph.Node {
 	return m.mean(m.decode(scope, m.posterior(scope, b.X).Mean, nil))
 }
 
+// Posterior is q(z | x), for per-dimension KL and active units.
+func (m *VAE) Posterior(scope *model.Scope, b vae.Batch) vae.Gaussian { return m.posterior(scope, b.X) }
+
 // Encode returns the posterior mean.
 func (m *VAE) Encode(scope *model.Scope, b vae.Batch) *graph.Node {
 	return m.posterior(scope, b.X).Mean

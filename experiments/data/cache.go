@@ -76,6 +76,11 @@ const (
 	cacheCorrupt  = "corrupt"  // The cache file is damaged (size, magic, checksum or labels).
 )
 
+// CacheRoot returns the root of vaexp's caches (see CacheDirEnv), or "" when
+// caching is off. Other caches (e.g. the evaluation classifier) live in their
+// own subdirectory of it, next to mnist/.
+func CacheRoot() string { return cacheRoot() }
+
 // cacheRoot returns the root of vaexp's caches, or "" when caching is off.
 func cacheRoot() string {
 	if d := os.Getenv(CacheDirEnv); d != "" {
@@ -173,11 +178,22 @@ func readCache(path string, key cacheKey) (*Images, string) {
 	}, cacheHit
 }
 
-// writeCache writes im as the cache file at path, atomically: a temporary file
-// in the same directory renamed over path, so a reader sees the old file or the
-// whole new one. It does not fsync: a file torn by a crash fails its checksum
-// and is rebuilt, which is cheaper than syncing 47 MB on every rebuild.
-func writeCache(path string, key cacheKey, im *Images) (err error) {
+// writeCache writes im as the cache file at path, atomically (see
+// WriteFileAtomic). It does not fsync: a file torn by a crash fails its
+// checksum and is rebuilt, which is cheaper than syncing 47 MB on every rebuild.
+func writeCache(path string, key cacheKey, im *Images) error {
+	hdr := encodeCacheHeader(key)
+	binary.LittleEndian.PutUint32(hdr[cacheSumAt:], cacheSum(hdr, im.Pixels, im.Labels))
+	return WriteFileAtomic(path, false, hdr, im.Pixels, im.Labels)
+}
+
+// WriteFileAtomic writes the chunks, in order, as the file at path (creating
+// its directory), atomically: a temporary file in the same directory renamed
+// over path, so a reader sees the old file or the whole new one, and two
+// writers each rename a whole file. With sync the data reaches the disk
+// before the rename. The caches of vaexp (decoded MNIST, the evaluation
+// classifier) are written this way.
+func WriteFileAtomic(path string, sync bool, chunks ...[]byte) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -192,10 +208,13 @@ func writeCache(path string, key cacheKey, im *Images) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	hdr := encodeCacheHeader(key)
-	binary.LittleEndian.PutUint32(hdr[cacheSumAt:], cacheSum(hdr, im.Pixels, im.Labels))
-	for _, b := range [][]byte{hdr, im.Pixels, im.Labels} {
+	for _, b := range chunks {
 		if _, err := tmp.Write(b); err != nil {
+			return err
+		}
+	}
+	if sync {
+		if err := tmp.Sync(); err != nil {
 			return err
 		}
 	}
