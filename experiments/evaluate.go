@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
 	"gonum.org/v1/gonum/mat"
@@ -155,31 +154,6 @@ func EvaluationRows(values []eval.Value) []tracker.Evaluation {
 		rows[i] = tracker.Evaluation{Key: tracker.EvalPrefix + v.Name, Value: v.Value, Describe: v.Describe()}
 	}
 	return rows
-}
-
-// SampleQualityAtEnd computes FID-LeNet and IS of n samples (10000 in
-// `vaexp eval`) of a model just trained, against MNIST's test set, as tracker
-// rows: the run driver records them with db.RecordEvaluations(runID, step,
-// rows) at its last step, the same keys, versions and settings as `vaexp
-// eval --metrics fid,is`. The classifier is loaded from vaexp's cache (or
-// trained and cached on first use, about two minutes).
-func SampleQualityAtEnd(backend compute.Backend, store *model.Store, m vae.Model, classes, n int) ([]tracker.Evaluation, error) {
-	clf, _, err := eval.LoadClassifier(backend, eval.ClassifierOptions{})
-	if err != nil {
-		return nil, err
-	}
-	var values []eval.Value
-	err = catch(func() error {
-		var err error
-		values, err = eval.GeneratedQuality(clf, func(n int) ([][]float32, error) {
-			return generate(backend, store, m, n, classes)
-		}, n)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sample quality: %w", err)
-	}
-	return EvaluationRows(values), nil
 }
 
 func (t *Trained) evaluate(opts EvalOptions) ([]eval.Value, error) {

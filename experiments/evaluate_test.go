@@ -204,7 +204,7 @@ func TestSampleQualityAtEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := SampleQualityAtEnd(tr.Backend, tr.Store, tr.Model, tr.Spec.Shape(), 200)
+	rows, err := SampleQualityAtEnd(tr.Backend, tr.Store, tr.Model, tr.Data.Classes, 200)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,9 @@ func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res
 	if err := r.samples(store, m, step); err != nil {
 		return err
 	}
+	if err := r.quality(store, m, step); err != nil {
+		return err
+	}
 	if rc, ok := m.(vae.Reconstructor); ok && spec.Eval.Samples > 0 {
 		n := min(32, r.test.len())
 		idx := make([]int, n)

@@ -166,6 +166,9 @@ func (r *runner) loop(ctx context.Context, steps *stepper, store *model.Store, m
 			if err := r.samples(store, m, int64(gstep)); err != nil {
 				return err
 			}
+			if err := r.quality(store, m, int64(gstep)); err != nil {
+				return err
+			}
 		}
 		every := spec.Train.CheckpointEvery
 		if epochEnd || (every > 0 && gstep%every == 0) || time.Since(lastSave) > 5*time.Minute || gstep == total {

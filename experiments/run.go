@@ -194,6 +194,10 @@ type runner struct {
 	realSpread float64
 	// flagged is set once the run is tagged as collapsed.
 	flagged bool
+	// meter scores sample quality (loaded at first use); qualitySkipped is
+	// set once its skip for non-MNIST data is logged.
+	meter          *qualityMeter
+	qualitySkipped bool
 }
 
 func (r *runner) logf(format string, args ...any) {

@@ -93,6 +93,9 @@ type EvalSpec struct {
 	IWAEK int `yaml:"iwae_k"`
 	// Samples is the number of generated images in the sample grid artifact.
 	Samples int `yaml:"samples"`
+	// Quality is the number of generated samples scored by FID-LeNet and IS
+	// at each epoch's end and at the run's end (0: off; MNIST-like data only).
+	Quality int `yaml:"quality"`
 }
 
 // DefaultSpec is the reference MNIST VAE run: 784-400-20-400-784, batch 128,
@@ -144,8 +147,11 @@ func (s *Spec) Validate() (variants.Config, error) {
 	if s.Eval.BatchSize < 1 {
 		return nil, fmt.Errorf("eval batch size %d: must be >= 1", s.Eval.BatchSize)
 	}
-	if s.Eval.IWAEK < 0 || s.Eval.Samples < 0 {
-		return nil, fmt.Errorf("iwae_k=%d, samples=%d: must be >= 0", s.Eval.IWAEK, s.Eval.Samples)
+	if s.Eval.IWAEK < 0 || s.Eval.Samples < 0 || s.Eval.Quality < 0 {
+		return nil, fmt.Errorf("iwae_k=%d, samples=%d, quality=%d: must be >= 0", s.Eval.IWAEK, s.Eval.Samples, s.Eval.Quality)
+	}
+	if s.Eval.Quality == 1 {
+		return nil, fmt.Errorf("eval quality=1: FID needs at least 2 samples (e.g. 10000, or 0 for none)")
 	}
 	cfg, err := variants.NewConfig(s.Family, s.Params, s.DataInfo(desc))
 	if err != nil {

@@ -119,7 +119,7 @@ func (m *FactorVAE) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
 			{Name: "disc_acc", Value: discAcc, Weight: 0},
 		},
 		NELBO: graph.Add(recon, kl),
-		Aux: []vae.AuxObjective{m.cfg.Disc.Objective(discLoss)},
+		Aux:   []vae.AuxObjective{m.cfg.Disc.Objective(discLoss)},
 	}
 }
 

@@ -31,6 +31,7 @@ type trainFlags struct {
 	val, limit, testLimit     int
 	dataDir                   string
 	iwaeK, samples, ckptEvery int
+	quality                   int
 	name, experiment          string
 	tags, sets                []string
 	specFile, resume          string
@@ -62,6 +63,7 @@ var specFlags = []specFlag{
 	{"data-dir", func(f *trainFlags, s *experiments.Spec) { s.Data.Dir = f.dataDir }},
 	{"iwae-k", func(f *trainFlags, s *experiments.Spec) { s.Eval.IWAEK = f.iwaeK }},
 	{"samples", func(f *trainFlags, s *experiments.Spec) { s.Eval.Samples = f.samples }},
+	{"quality", func(f *trainFlags, s *experiments.Spec) { s.Eval.Quality = f.quality }},
 	{"name", func(f *trainFlags, s *experiments.Spec) { s.Name = f.name }},
 	{"experiment", func(f *trainFlags, s *experiments.Spec) { s.Experiment = f.experiment }},
 	{"latent-dim", func(f *trainFlags, s *experiments.Spec) { s.Params["latent_dim"] = f.latentDim }},
@@ -116,6 +118,7 @@ func trainCommand(a *app) (*cobra.Command, *trainFlags) {
 	fl.StringVar(&f.dataDir, "data-dir", def.Data.Dir, "`DIR` holding the data files of a file-backed data set such as mnist (default: found automatically)")
 	fl.IntVar(&f.iwaeK, "iwae-k", def.Eval.IWAEK, "importance samples for the final test log-likelihood estimate (0: skip)")
 	fl.IntVar(&f.samples, "samples", def.Eval.Samples, "generated images in the samples.png artifact (0: none)")
+	fl.IntVar(&f.quality, "quality", def.Eval.Quality, "generated samples scored by FID-LeNet and IS at each epoch's end and at the end (0: none; MNIST-like data)")
 	fl.IntVar(&f.ckptEvery, "checkpoint-every", def.Train.CheckpointEvery, "save a checkpoint every N steps (0: at each epoch end only)")
 	fl.StringVar(&f.name, "name", def.Name, "run name shown in listings (default run-<id>)")
 	fl.StringVar(&f.experiment, "experiment", def.Experiment, "experiment grouping the run (default \"default\")")
