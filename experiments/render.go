@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,11 +44,10 @@ func renderExamples(d data.Description, examples [][]float32, format string, not
 			return nil, fmt.Errorf("example %d of %s has %d values, want %s = %d", i, d.Name, len(x), sh, sh.Size())
 		}
 	}
-	kind := exampleKind(d)
-	if want := kind.formats(); !strings.Contains(" "+want+" ", " "+ext+" ") {
-		return nil, fmt.Errorf("%s examples (%s) are drawn as %s, not %q: change the file extension", d.Name, kind, strings.ReplaceAll(want, " ", " or "), ext)
+	if err := checkFormat(d, ext); err != nil {
+		return nil, err
 	}
-	switch kind {
+	switch exampleKind(d) {
 	case kindSeries:
 		return plots.EncodePanels(ext, seriesPanels(sh, examples, notes), min(len(examples), 2), plots.CurveOptions{XLabel: "step", Width: 4.5, Height: 2.6})
 	case kindRows:
@@ -91,6 +91,21 @@ func exampleKind(d data.Description) kind {
 		return kindRows
 	}
 	return kindSequence
+}
+
+// checkFormat returns an error unless d's examples can be drawn in the
+// format of extension ext.
+func checkFormat(d data.Description, ext string) error {
+	k := exampleKind(d)
+	want := strings.Fields(k.formats())
+	if slices.Contains(want, ext) {
+		return nil
+	}
+	list := want[0]
+	if n := len(want); n > 1 {
+		list = strings.Join(want[:n-1], ", ") + " or " + want[n-1]
+	}
+	return fmt.Errorf("%s examples (%s) are drawn as %s, not %q: change the file extension", d.Name, k, list, ext)
 }
 
 // formats lists the file extensions a kind is drawn in.
@@ -235,6 +250,9 @@ func Preview(name string, opts data.LoadOptions, n int, format string) ([]byte, 
 	}
 	if n == 0 {
 		n = PreviewDefaults(d, format)
+	}
+	if err := checkFormat(d, strings.ToLower(filepath.Ext(format))); err != nil {
+		return nil, err
 	}
 	splits, err := ds.Load(opts)
 	if err != nil {

@@ -1,7 +1,6 @@
 package plots
 
 import (
-	"fmt"
 	"bytes"
 	"image/color"
 	"image/gif"
@@ -57,9 +56,12 @@ func TestFrameStrip(t *testing.T) {
 	}
 	for name, call := range map[string]func() error{
 		"no sequences": func() error { _, err := FrameStrip(nil, frames, h, w, GridOptions{}); return err },
-		"wrong length": func() error { _, err := FrameStrip([][]float32{make([]float32, 7)}, frames, h, w, GridOptions{}); return err },
-		"no frames":    func() error { _, err := FrameStrip(movingDot(1, 1, h, w), 0, h, w, GridOptions{}); return err },
-		"bad size":     func() error { _, err := FrameStrip(movingDot(1, 1, h, w), 1, 0, w, GridOptions{}); return err },
+		"wrong length": func() error {
+			_, err := FrameStrip([][]float32{make([]float32, 7)}, frames, h, w, GridOptions{})
+			return err
+		},
+		"no frames": func() error { _, err := FrameStrip(movingDot(1, 1, h, w), 0, h, w, GridOptions{}); return err },
+		"bad size":  func() error { _, err := FrameStrip(movingDot(1, 1, h, w), 1, 0, w, GridOptions{}); return err },
 	} {
 		if err := call(); err == nil {
 			t.Errorf("%s: no error", name)
@@ -213,9 +215,6 @@ func TestForecastPlot(t *testing.T) {
 		}
 		img, _ := png.Decode(bytes.NewReader(data))
 		checkPixels(t, img, 6*DPI, 4*DPI)
-		if dir := os.Getenv("PLOTS_DEMO_DIR"); dir != "" {
-			os.WriteFile(filepath.Join(dir, fmt.Sprintf("forecast_test_%d.png", len(data))), data, 0o644)
-		}
 		return data
 	}
 	narrow, nFrom, nWidth := bandPixels(t, draw(Forecast{Truth: truth, Prefix: prefix, Samples: samples(0.2)}))
