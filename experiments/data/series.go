@@ -153,8 +153,20 @@ func seriesSplits(d Description, seed int64, draw func(*stream) SeriesTruth) *Sp
 	}
 }
 
-// seriesShape is the shape of a univariate series of n steps.
-func seriesShape(n int) vae.Shape { return vae.Shape{Frames: n, Height: 1, Width: 1, Channels: 1} }
+// seriesDescription describes a generated univariate series data set of
+// length steps, 20,000 training and 2,000 test series, unlabeled.
+func seriesDescription(name, summary string, length int, details ...string) Description {
+	return Description{
+		Name:    name,
+		Summary: fmt.Sprintf("%s, %d steps, real-valued", summary, length),
+		Source:  "synthetic, generated from the seed; parameters per series via SeriesSplit.Truth",
+		Shape:   vae.Shape{Frames: length, Height: 1, Width: 1, Channels: 1},
+		Real:    true,
+		Train:   20000,
+		Test:    2000,
+		Details: details,
+	}
+}
 
 // Sines are sums of one to three sinusoids with random amplitudes, periods
 // and phases, plus Gaussian noise: the simplest series with structure to
@@ -168,20 +180,11 @@ const (
 
 // Describe implements Dataset.
 func (Sines) Describe() Description {
-	return Description{
-		Name:    "sines",
-		Summary: fmt.Sprintf("sums of 1-3 noisy sinusoids, %d steps, real-valued", sinesLength),
-		Source:  "synthetic, generated from the seed; parameters per series via SeriesSplit.Truth",
-		Shape:   seriesShape(sinesLength),
-		Real:    true,
-		Train:   20000,
-		Test:    2000,
-		Details: []string{
-			"x_t = Σ_k A_k sin(2π t/P_k + φ_k) + σ ε_t, t = 0..63, ε standard normal",
-			"K uniform in {1, 2, 3}; A_k uniform in [0.5, 1.5]; P_k log-uniform in [4, 32] steps; φ_k uniform in [0, 2π)",
-			fmt.Sprintf("σ = %g; unlabeled", sinesNoise),
-		},
-	}
+	return seriesDescription("sines", "sums of 1-3 noisy sinusoids", sinesLength,
+		fmt.Sprintf("x_t = Σ_k A_k sin(2π t/P_k + φ_k) + σ ε_t, t = 0..%d, ε standard normal", sinesLength-1),
+		"K uniform in {1, 2, 3}; A_k uniform in [0.5, 1.5]; P_k log-uniform in [4, 32] steps; φ_k uniform in [0, 2π)",
+		fmt.Sprintf("σ = %g; unlabeled", sinesNoise),
+	)
 }
 
 // Load implements Dataset.
@@ -218,23 +221,14 @@ const (
 
 // Describe implements Dataset.
 func (Regimes) Describe() Description {
-	return Description{
-		Name:    "regimes",
-		Summary: fmt.Sprintf("regime-switching series with a season and shocks, %d steps, real-valued", regimesLength),
-		Source:  "synthetic, generated from the seed; parameters per series via SeriesSplit.Truth",
-		Shape:   seriesShape(regimesLength),
-		Real:    true,
-		Train:   20000,
-		Test:    2000,
-		Details: []string{
-			"x_t = A sin(2π t/16 + φ) + m_r + b_r (t − s_r) + σ_r ε_t + shock_t, t = 0..127, r the regime in force at t",
-			"season: period 16 steps, A uniform in [0.2, 1], φ uniform in [0, 2π)",
-			"2-4 regimes; switch points s_r in [16, 112], at least 12 steps apart",
-			"per regime: level m uniform in [−2, 2], trend b uniform in [−0.03, 0.03] per step, volatility σ log-uniform in [0.05, 0.5]",
-			"1-3 shocks: one-step spikes of ±[2, 4] at steps in [8, 128), at least 4 apart and off the switch points",
-			"unlabeled; switch points and shock steps are the ground truth for change-point and anomaly detection",
-		},
-	}
+	return seriesDescription("regimes", "regime-switching series with a season and shocks", regimesLength,
+		fmt.Sprintf("x_t = A sin(2π t/%d + φ) + m_r + b_r (t − s_r) + σ_r ε_t + shock_t, t = 0..%d, r the regime in force at t", regimesSeason, regimesLength-1),
+		fmt.Sprintf("season: period %d steps, A uniform in [0.2, 1], φ uniform in [0, 2π)", regimesSeason),
+		"2-4 regimes; switch points s_r in [16, 112], at least 12 steps apart",
+		"per regime: level m uniform in [−2, 2], trend b uniform in [−0.03, 0.03] per step, volatility σ log-uniform in [0.05, 0.5]",
+		"1-3 shocks: one-step spikes of ±[2, 4] at steps in [8, 128), at least 4 apart and off the switch points",
+		"unlabeled; switch points and shock steps are the ground truth for change-point and anomaly detection",
+	)
 }
 
 // Load implements Dataset.
