@@ -60,6 +60,23 @@ func TestEveryDataset(t *testing.T) {
 					}
 				}
 			}
+			if r, ok := ds.(Renderer); ok != (len(d.Factors) > 0) {
+				t.Fatalf("Renderer %v with %d factors described", ok, len(d.Factors))
+			} else if ok {
+				// Rendering an example's factors draws that example.
+				v, f := make([]float64, len(d.Factors)), make([]int, len(d.Factors))
+				for _, i := range idx {
+					sp.Test.(Factored).Factors(i, v)
+					for k, fac := range d.Factors {
+						f[k] = fac.Index(v[k])
+					}
+					got := make([]float32, size)
+					r.Render(f, got)
+					if !slices.Equal(got, fillIdx(sp.Test, size, []int{i})) {
+						t.Fatalf("Render of test example %d's factors %v differs from the example", i, f)
+					}
+				}
+			}
 			again, _ := ds.Load(LoadOptions{Seed: 1})
 			other, _ := ds.Load(LoadOptions{Seed: 2})
 			a, b, c := fillIdx(sp.Train, size, idx), fillIdx(again.Train, size, idx), fillIdx(other.Train, size, idx)

@@ -12,7 +12,7 @@ func (SeqMNIST) Describe() Description {
 	d := MNIST{}.Describe()
 	d.Name = "seq-mnist"
 	d.Summary = "MNIST digits read row by row: 28 steps of 28 grey levels in [0, 1]"
-	d.Source = "row-wise sequential MNIST (e.g. Le et al. 2015); " + d.Source
+	d.Source = "MNIST read row by row, a common recurrent-network benchmark; " + d.Source
 	d.Shape = vae.Shape{Frames: mnistSide, Height: 1, Width: mnistSide, Channels: 1}
 	d.Details = []string{"step t is row t of the 28×28 image; labels are the digits' classes"}
 	return d
