@@ -221,9 +221,9 @@ func seriesPanels(sh vae.Shape, examples [][]float32, notes []seriesNote) []plot
 	return panels
 }
 
-// PreviewDefaults is how many examples Preview draws when asked for 0:
+// previewDefault is how many examples Preview draws when asked for 0:
 // enough to see the variety, few enough to see each.
-func PreviewDefaults(d data.Description, format string) int {
+func previewDefault(d data.Description, format string) int {
 	switch k := exampleKind(d); {
 	case k == kindSeries:
 		return 4
@@ -236,9 +236,9 @@ func PreviewDefaults(d data.Description, format string) int {
 }
 
 // Preview loads data set name with opts and draws its first n training
-// examples with RenderExamples (n = 0: PreviewDefaults), so a user can see a
-// data set before training on it. Series panels are titled with their
-// generating truth (switch points) and the shocks are marked.
+// examples with RenderExamples (n = 0: 32 images, 6 sequences in a strip, 4
+// in a GIF, 4 series), so a user can see a data set before training on it.
+// Series panels are titled with their switch points and mark their shocks.
 func Preview(name string, opts data.LoadOptions, n int, format string) ([]byte, error) {
 	ds, err := data.Get(name)
 	if err != nil {
@@ -246,10 +246,10 @@ func Preview(name string, opts data.LoadOptions, n int, format string) ([]byte, 
 	}
 	d := ds.Describe()
 	if n < 0 {
-		return nil, fmt.Errorf("preview of %d examples: ask for 1 or more (0: the default, %d)", n, PreviewDefaults(d, format))
+		return nil, fmt.Errorf("preview of %d examples: ask for 1 or more (0: the default, %d)", n, previewDefault(d, format))
 	}
 	if n == 0 {
-		n = PreviewDefaults(d, format)
+		n = previewDefault(d, format)
 	}
 	if err := checkFormat(d, strings.ToLower(filepath.Ext(format))); err != nil {
 		return nil, err
