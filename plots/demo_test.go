@@ -175,4 +175,59 @@ func TestDemoFigures(t *testing.T) {
 	if err := Save(p, out("errorbars_num.png"), 0, 0); err != nil {
 		t.Fatal(err)
 	}
+
+	// Sequences: a blob bouncing in 24×24 frames, four sequences.
+	var seqs [][]float32
+	for i := range 4 {
+		seq := make([]float32, 12*24*24)
+		for f := range 12 {
+			cx := 4 + math.Abs(math.Mod(float64(f*(i+2))+3*float64(i), 32)-16)
+			cy := 4 + math.Abs(math.Mod(float64(f*3+5*i), 32)-16)
+			for y := range 24 {
+				for x := range 24 {
+					seq[f*576+y*24+x] = float32(math.Exp(-(math.Pow(float64(x)-cx, 2) + math.Pow(float64(y)-cy, 2)) / 8))
+				}
+			}
+		}
+		seqs = append(seqs, seq)
+	}
+	strip, err := FrameStrip(seqs, 12, 24, 24, GridOptions{Scale: 2, Border: 96})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveImage(strip, out("strip.png")); err != nil {
+		t.Fatal(err)
+	}
+	anim, err := SequenceGIF(seqs, 12, 24, 24, GIFOptions{Grid: GridOptions{Scale: 3, Border: 96}, Cols: 2, Hold: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveGIF(anim, out("sequences.gif")); err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveImage(anim.Image[5], out("sequences_frame5.png")); err != nil { // a GIF frame, for a PNG viewer
+		t.Fatal(err)
+	}
+
+	// A forecast of a noisy seasonal series from 40 sampled continuations.
+	truth := make([]float32, 96)
+	for i := range truth {
+		truth[i] = float32(math.Sin(2*math.Pi*float64(i)/16) + 0.01*float64(i) + 0.1*rng.NormFloat64())
+	}
+	var conts [][]float32
+	for range 40 {
+		c := make([]float32, 40)
+		drift := 0.02 * rng.NormFloat64()
+		for k := range c {
+			c[k] = float32(math.Sin(2*math.Pi*float64(56+k)/16) + 0.56 + drift*float64(k) + 0.15*rng.NormFloat64())
+		}
+		conts = append(conts, c)
+	}
+	p, err = ForecastPlot(Forecast{Truth: truth, Prefix: 56, Samples: conts}, CurveOptions{Title: "forecast from step 56", XLabel: "step", YLabel: "value"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Save(p, out("forecast.png"), 0, 0); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -58,14 +58,23 @@ func checkSize(wIn, hIn, defW, defH float64) (w, h float64, err error) {
 	return w, h, nil
 }
 
-// writeCanvas encodes c into memory and then writes path, so a failed
-// render leaves no half-written file behind.
-func writeCanvas(c vg.CanvasWriterTo, path string) error {
+// encodeCanvas returns what c holds, encoded in its format.
+func encodeCanvas(c vg.CanvasWriterTo, what string) ([]byte, error) {
 	var buf bytes.Buffer
 	if _, err := c.WriteTo(&buf); err != nil {
-		return fmt.Errorf("plots: encode %q: %w", path, err)
+		return nil, fmt.Errorf("plots: encode %q: %w", what, err)
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	return buf.Bytes(), nil
+}
+
+// writeFigure writes an encoded figure (or the error that made it) to path;
+// figures are encoded in memory first, so a failed render leaves no
+// half-written file behind.
+func writeFigure(path string, data []byte, err error) error {
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("plots: write figure: %w", err)
 	}
 	return nil
@@ -75,22 +84,30 @@ func writeCanvas(c vg.CanvasWriterTo, path string) error {
 // (at DPI dots per inch), .svg or .pdf. widthIn and heightIn are the size in
 // inches; 0 selects the default 6×4.
 func Save(p *plot.Plot, path string, widthIn, heightIn float64) error {
+	data, err := EncodeFigure(p, path, widthIn, heightIn)
+	return writeFigure(path, data, err)
+}
+
+// EncodeFigure returns p drawn as Save draws it, in the format of the file
+// extension format (".png", ".svg" or ".pdf", or a file name ending in one),
+// for callers that store figures rather than write files (run artifacts).
+func EncodeFigure(p *plot.Plot, format string, widthIn, heightIn float64) ([]byte, error) {
 	if p == nil {
-		return fmt.Errorf("plots: Save %q: the plot is nil", path)
+		return nil, fmt.Errorf("plots: figure %q: the plot is nil", format)
 	}
-	ext, err := formatOf(path, figureFormats)
+	ext, err := formatOf(format, figureFormats)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	w, h, err := checkSize(widthIn, heightIn, defaultWidthIn, defaultHeightIn)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c := newCanvas(ext, vg.Length(w)*vg.Inch, vg.Length(h)*vg.Inch)
-	if err := render(path, func() { p.Draw(draw.New(c)) }); err != nil {
-		return err
+	if err := render(format, func() { p.Draw(draw.New(c)) }); err != nil {
+		return nil, err
 	}
-	return writeCanvas(c, path)
+	return encodeCanvas(c, format)
 }
 
 // Panel is one subplot of SavePanels: its own title, y label and y scale,
@@ -116,18 +133,26 @@ const titleBand = 0.4 // inches
 // keeps its colour across panels. cols larger than len(panels) is reduced
 // to len(panels).
 func SavePanels(path string, panels []Panel, cols int, opt CurveOptions) error {
-	ext, err := formatOf(path, figureFormats)
+	data, err := EncodePanels(path, panels, cols, opt)
+	return writeFigure(path, data, err)
+}
+
+// EncodePanels returns the panels drawn as SavePanels draws them, in the
+// format of the file extension format (".png", ".svg" or ".pdf", or a file
+// name ending in one).
+func EncodePanels(format string, panels []Panel, cols int, opt CurveOptions) ([]byte, error) {
+	ext, err := formatOf(format, figureFormats)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := opt.validate(); err != nil {
-		return err
+		return nil, err
 	}
 	if len(panels) == 0 {
-		return fmt.Errorf("plots: SavePanels %q: no panels to draw: %w", path, errNoData)
+		return nil, fmt.Errorf("plots: panels %q: no panels to draw: %w", format, errNoData)
 	}
 	if cols < 1 {
-		return fmt.Errorf("plots: SavePanels %q: cols is %d; it must be at least 1", path, cols)
+		return nil, fmt.Errorf("plots: panels %q: cols is %d; it must be at least 1", format, cols)
 	}
 	cols = min(cols, len(panels))
 	rows := (len(panels) + cols - 1) / cols
@@ -142,7 +167,7 @@ func SavePanels(path string, panels []Panel, cols int, opt CurveOptions) error {
 	}
 	for i, pan := range panels {
 		if len(pan.Series) == 0 {
-			return fmt.Errorf("plots: panel %d (%q) has no series: %w", i, pan.Title, errNoData)
+			return nil, fmt.Errorf("plots: panel %d (%q) has no series: %w", i, pan.Title, errNoData)
 		}
 		ls := make([]lineLook, len(pan.Series))
 		for j, s := range pan.Series {
@@ -164,7 +189,7 @@ func SavePanels(path string, panels []Panel, cols int, opt CurveOptions) error {
 		}
 		p, err := curvesPlot(pan.Series, ls, sub, pw, ph)
 		if err != nil {
-			return fmt.Errorf("plots: panel %d (%q): %w", i, pan.Title, err)
+			return nil, fmt.Errorf("plots: panel %d (%q): %w", i, pan.Title, err)
 		}
 		grid[i/cols][i%cols] = p
 	}
@@ -176,7 +201,7 @@ func SavePanels(path string, panels []Panel, cols int, opt CurveOptions) error {
 	W := vg.Length(float64(cols)*pw) * vg.Inch
 	H := vg.Length(float64(rows)*ph+band) * vg.Inch
 	c := newCanvas(ext, W, H)
-	err = render(path, func() {
+	err = render(format, func() {
 		dc := draw.New(c)
 		dc.SetColor(color.White)
 		dc.Fill(dc.Rectangle.Path())
@@ -202,7 +227,7 @@ func SavePanels(path string, panels []Panel, cols int, opt CurveOptions) error {
 		}
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return writeCanvas(c, path)
+	return encodeCanvas(c, format)
 }

@@ -63,3 +63,24 @@ func BenchmarkBinarizedBatch128(b *testing.B) {
 		im.Binarized(dst, idx, rng)
 	}
 }
+
+// BenchmarkFill measures filling one batch of 128 examples of every
+// registered data set (generated ones render theirs here), as the training
+// loop's prefetcher does: at random indices, after loading.
+func BenchmarkFill(b *testing.B) {
+	for _, ds := range All() {
+		d := ds.Describe()
+		b.Run(d.Name, func(b *testing.B) {
+			sp, err := ds.Load(LoadOptions{Seed: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			idx := Permutation(sp.Train.Len(), 1, 0)[:128]
+			x, y := make([]float32, len(idx)*d.Shape.Size()), make([]int32, len(idx))
+			b.SetBytes(int64(len(x)) * 4)
+			for b.Loop() {
+				sp.Train.Fill(x, y, idx)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package data
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -43,6 +44,10 @@ type Description struct {
 	// Factors are the ground-truth generative factors, in the order
 	// [Factored.Factors] writes them; empty when the data has none.
 	Factors []Factor
+	// Details are lines saying how the examples are made (generating
+	// parameters and their ranges, labels, how the splits are drawn), for
+	// `vaexp datasets NAME`.
+	Details []string
 }
 
 // Model is what a family learns of the data set when it trains on n examples.
@@ -57,6 +62,18 @@ type Factor struct {
 	// Values is the grid of values the factor takes; categorical factors
 	// take 0, 1, ..., k−1.
 	Values []float64
+}
+
+// Index returns the index in f.Values of the grid value nearest to v: the
+// factor index of a value read from [Factored.Factors].
+func (f Factor) Index(v float64) int {
+	best := 0
+	for i, w := range f.Values {
+		if math.Abs(w-v) < math.Abs(f.Values[best]-v) {
+			best = i
+		}
+	}
+	return best
 }
 
 // LoadOptions are how a data set is loaded.
@@ -91,6 +108,16 @@ type Factored interface {
 	Factors(i int, dst []float64)
 }
 
+// Renderer is implemented by data sets rendered from their ground-truth
+// factors (shapes), so that disentanglement metrics can draw the observation
+// of any factor combination, not only those in a split.
+type Renderer interface {
+	// Render writes the example with factor indices factors (one per
+	// [Description.Factors] entry, factors[k] in 0..len(Values)−1) into dst
+	// (Shape.Size() values). It panics on a wrong length or index, like Fill.
+	Render(factors []int, dst []float32)
+}
+
 // Binarizer is implemented by splits with their own dynamic binarization
 // (MNIST's works on its uint8 pixels); others are binarized by [FillBinarized].
 type Binarizer interface {
@@ -101,6 +128,13 @@ type Binarizer interface {
 // registry lists every data set: one line each.
 var registry = []Dataset{
 	MNIST{},
+	SeqMNIST{},
+	Shapes{Name: "shapes", Side: 64},
+	Shapes{Name: "shapes-32", Side: 32},
+	MovingMNIST{Name: "moving-mnist", Digits: 2, Side: 64, DigitSide: 28, Frames: 20},
+	MovingMNIST{Name: "moving-mnist-1", Digits: 1, Side: 32, DigitSide: 14, Frames: 10},
+	Sines{},
+	Regimes{},
 }
 
 // All returns the registered data sets sorted by name.

@@ -1,9 +1,12 @@
-// Package data provides vaexp's data sets, starting with MNIST: locating the
-// files, reading and checking them, caching the decoded bytes, and turning
-// examples into float32 batches (grey levels, dynamic or static binarization)
-// in an order fixed by the run's seed. Random numbers are math/rand/v2 PCG
-// streams derived from that one seed (see NewRand). It is plain Go, without
-// GoMLX, so it builds and tests fast.
+// Package data provides vaexp's data sets behind one interface ([Dataset],
+// [Split]) and a registry: MNIST (locating the files, reading and checking
+// them, caching the decoded bytes) and the sets generated from a seed —
+// dSprites-style shapes, Moving MNIST, sequential MNIST and synthetic time
+// series — which render each example when it is read. Examples become
+// float32 batches (grey levels, dynamic or static binarization) in an order
+// fixed by the run's seed. Random numbers are math/rand/v2 PCG streams
+// derived from that one seed (see NewRand). It is plain Go, without GoMLX,
+// so it builds and tests fast.
 package data
 
 import (

@@ -3,6 +3,7 @@ package data
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"math"
 	"math/bits"
 	"math/rand/v2"
 )
@@ -78,4 +79,58 @@ func (s *Shuffler) Next() []int {
 	p := Permutation(s.N, s.Seed, s.Epoch)
 	s.Epoch++
 	return p
+}
+
+// stream is a PCG source with the few draws the generated data sets need.
+// They are written here, not taken from rand.Rand, for the same reason as
+// permute: a generated example then depends only on the PCG output and this
+// code, never on how a Go release implements Float64 or NormFloat64.
+type stream struct {
+	src   *rand.PCG
+	spare float64 // the second normal of the last Box–Muller pair
+	has   bool    // whether spare holds an unused normal
+}
+
+// newStream returns the stream determined by (seed, purpose, index), as NewRand.
+func newStream(seed int64, purpose string, index int) *stream {
+	return &stream{src: newPCG(seed, purpose, index)}
+}
+
+// float returns a uniform number in [0, 1) with 53 random bits.
+func (s *stream) float() float64 { return float64(s.src.Uint64()>>11) / (1 << 53) }
+
+// between returns a uniform number in [lo, hi).
+func (s *stream) between(lo, hi float64) float64 { return lo + (hi-lo)*s.float() }
+
+// logUniform returns a number in [lo, hi) whose logarithm is uniform: each
+// octave of periods or volatilities is equally likely.
+func (s *stream) logUniform(lo, hi float64) float64 {
+	return math.Exp(s.between(math.Log(lo), math.Log(hi)))
+}
+
+// intn returns a uniform integer in [0, n); n must be positive.
+func (s *stream) intn(n int) int { return int(uniform(s.src, uint64(n))) }
+
+// sign returns −1 or +1 with equal probability.
+func (s *stream) sign() float64 {
+	if s.src.Uint64()>>63 == 0 {
+		return -1
+	}
+	return 1
+}
+
+// normal returns a standard normal number by the Box–Muller transform, which
+// turns two uniforms into two independent normals (the second is kept for the
+// next call).
+func (s *stream) normal() float64 {
+	if s.has {
+		s.has = false
+		return s.spare
+	}
+	u1 := 1 - s.float() // in (0, 1]: the logarithm stays finite
+	u2 := s.float()
+	r := math.Sqrt(-2 * math.Log(u1))
+	sin, cos := math.Sincos(2 * math.Pi * u2)
+	s.spare, s.has = r*sin, true
+	return r * cos
 }

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"math"
 	"slices"
 	"testing"
 )
@@ -76,3 +77,32 @@ func TestNewRand(t *testing.T) {
 		t.Error("different triples, same first value")
 	}
 }
+
+func TestStreamNormal(t *testing.T) {
+	s := newStream(1, "test", 0)
+	const n = 200000
+	var sum, sq, beyond2 float64
+	for range n {
+		v := s.normal()
+		sum += v
+		sq += v * v
+		if math.Abs(v) > 2 {
+			beyond2++
+		}
+	}
+	mean, variance := sum/n, sq/n-(sum/n)*(sum/n)
+	// Standard errors: mean 0.0022, variance 0.0032, tail fraction 0.0005.
+	if math.Abs(mean) > 0.01 || math.Abs(variance-1) > 0.015 || math.Abs(beyond2/n-0.0455) > 0.002 {
+		t.Errorf("normal: mean %.4f, variance %.4f, P(|x| > 2) = %.4f; want 0, 1, 0.0455", mean, variance, beyond2/n)
+	}
+	// Pinned, so that a change of algorithm (which would change every
+	// generated data set) is noticed.
+	if got := newStream(1, "pin", 0).normal(); math.Abs(got-pinnedNormal) > 1e-12 {
+		t.Errorf("first normal of (1, pin, 0) = %v, was %v", got, pinnedNormal)
+	}
+}
+
+// pinnedNormal is the first normal of the stream (1, "pin", 0); the
+// tolerance allows for math.Log and math.Sincos differing in the last bit
+// between architectures.
+const pinnedNormal = 1.351568872917891
