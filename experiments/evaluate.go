@@ -16,7 +16,7 @@ import (
 )
 
 // EvalMetrics lists the metrics Evaluate computes, in the order it computes them.
-var EvalMetrics = []string{"fid", "is", "pr", "au", "kl", "nll"}
+var EvalMetrics = append([]string{"fid", "is", "pr", "au", "kl", "nll"}, DisentanglementMetrics...)
 
 // EvalOptions configures Evaluate. Zero values take the defaults.
 type EvalOptions struct {
@@ -35,6 +35,9 @@ type EvalOptions struct {
 	// Classifier for fid, is and pr; nil loads (or on first use trains and
 	// caches) the default one on the run's backend.
 	Classifier *eval.Classifier
+	// Disentanglement sets the disentanglement metrics' sample sizes (zero:
+	// disentanglement_lib's defaults).
+	Disentanglement eval.DisentanglementOptions
 	// Progress, if set, receives one line per step ("fid: generating 10000 samples").
 	Progress func(string)
 }
@@ -51,6 +54,9 @@ func (o EvalOptions) withDefaults() EvalOptions {
 	}
 	if o.IWAEK == 0 {
 		o.IWAEK = 5000
+	}
+	if o.Disentanglement == (eval.DisentanglementOptions{}) {
+		o.Disentanglement = eval.DefaultDisentanglementOptions
 	}
 	return o
 }
@@ -88,9 +94,8 @@ func needs(t *Trained, metric string) error {
 	switch metric {
 	case "fid", "is", "pr":
 		// Generate is part of every family's contract; the LeNet features are MNIST's.
-		sh := t.Data.Shape
-		ok = t.Data.Name == "mnist" || (sh == vae.Shape{Height: 28, Width: 28, Channels: 1} && t.Data.Classes == 10)
-		what = "MNIST-like examples (28×28 digits: the LeNet features were trained on MNIST), but the run's data is " + t.Data.Name + " " + sh.String() + " and"
+		ok = mnistLike(t.Spec.DataInfo(t.Data))
+		what = "MNIST-like examples (28×28 digits: the LeNet features were trained on MNIST), but the run's data is " + t.Data.Name + " " + t.Data.Shape.String() + " and"
 	case "au":
 		_, ok = t.Model.(vae.Encoder)
 		what = "an encoder (vae.Encoder)"
@@ -100,6 +105,14 @@ func needs(t *Trained, metric string) error {
 	case "nll":
 		_, ok = t.Model.(vae.LikelihoodEstimator)
 		what = "an importance sampler (LogLikelihood)"
+	default: // the disentanglement metrics
+		_, ok = t.Model.(vae.Encoder)
+		what = "an encoder (vae.Encoder)"
+		if ok {
+			if _, err := t.groundTruthOf(); err != nil {
+				return fmt.Errorf("%s needs ground-truth factors: %v", metric, err)
+			}
+		}
 	}
 	if ok {
 		return nil
@@ -229,6 +242,16 @@ func (t *Trained) evaluate(opts EvalOptions) ([]eval.Value, error) {
 		vals, err := t.klPerDim(ex, base("n", fmt.Sprint(ex.Len())))
 		if err != nil {
 			return nil, err
+		}
+		out = append(out, vals...)
+	}
+	if slices.ContainsFunc(opts.Metrics, func(m string) bool { return slices.Contains(DisentanglementMetrics, m) }) {
+		vals, err := t.disentanglement(opts.Metrics, opts.Disentanglement, say)
+		if err != nil {
+			return nil, err
+		}
+		for i := range vals {
+			vals[i].Settings["data"] = t.Data.Name
 		}
 		out = append(out, vals...)
 	}

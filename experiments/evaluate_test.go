@@ -221,3 +221,40 @@ func TestSampleQualityAtEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEvaluateDisentanglement scores a briefly trained β-VAE on shapes-32's
+// ground-truth factors: every disentanglement figure is recorded with its
+// version, in its range; MNIST, which has no factors, is refused before any work.
+func TestEvaluateDisentanglement(t *testing.T) {
+	db := openDB(t)
+	spec := tinySpec(20)
+	spec.Family = "beta-vae"
+	spec.Data.Name = "shapes-32"
+	spec.Params = map[string]any{"latent_dim": 6, "hidden": "64"}
+	res, err := Run(context.Background(), spec, Options{DB: db, OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := eval.DisentanglementOptions{Train: 300, Eval: 150, BatchSize: 8, VarianceEstimate: 300, Seed: 1}
+	values, _, err := Evaluate(db, res.RunID, EvalOptions{Metrics: DisentanglementMetrics, Disentanglement: small})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, v := range values {
+		got[v.Name] = v.Value
+		if v.Version == "" || v.Settings["data"] != "shapes-32" {
+			t.Errorf("%s: version %q, settings %v", v.Name, v.Version, v.Settings)
+		}
+	}
+	for _, name := range []string{"betavae", "factorvae", "mig", "sap", "dci_disentanglement", "dci_completeness", "dci_informativeness"} {
+		v, ok := got[name]
+		if !ok || v < 0 || v > 1 {
+			t.Errorf("%s = %v (recorded: %v), want a score in [0, 1]", name, v, ok)
+		}
+	}
+	mnist := trainTinyRun(t, db, "vae")
+	if _, _, err := Evaluate(db, mnist, EvalOptions{Metrics: []string{"mig"}, Disentanglement: small}); !errors.Is(err, ErrCapability) || !strings.Contains(err.Error(), "ground-truth factors") {
+		t.Errorf("mig on mnist: %v, want a capability error about ground-truth factors", err)
+	}
+}
