@@ -2,8 +2,10 @@ package experiments
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"math"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -12,9 +14,21 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/vaexp/vaexp/experiments/data"
+	"github.com/vaexp/vaexp/experiments/simd"
 	"github.com/vaexp/vaexp/vae"
 	"github.com/vaexp/vaexp/variants"
 )
+
+// TestMain prints which SIMD kernels the backend uses ("simd: avx512") as a
+// configuration line before benchmark results, beside go test's "cpu:" line:
+// figures from the AVX-512 and AVX2 paths must not be compared unawares.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
+		fmt.Println(simd.BenchHeader())
+	}
+	os.Exit(m.Run())
+}
 
 // BenchmarkTrainStep times one training step (forward, backward, Adam) of
 // every registered family at batch 128 on real MNIST, per architecture:
