@@ -72,8 +72,13 @@ func DefaultPath() string {
 
 // Open opens the tracker database at path, creating the file (but not its
 // directory) if needed, switching it to WAL mode and migrating its schema to
-// the version this build knows. If Open created the file and then fails, it
-// removes it again.
+// the version this build knows.
+//
+// Several processes may open a new file at once (a sweep starting its
+// workers): the schema is checked and created inside write transactions the
+// others wait for, so each opener sees either no schema or a complete,
+// versioned one. Open never deletes a file, even one it created: another
+// process may have opened it meanwhile.
 func Open(path string) (*DB, error) {
 	return openWith(path, busyTimeout)
 }
@@ -82,8 +87,7 @@ func openWith(path string, busy time.Duration) (*DB, error) {
 	if path == "" {
 		return nil, fmt.Errorf("open tracker: empty database path (set --db or %s)", EnvDB)
 	}
-	existed, err := checkPath(path)
-	if err != nil {
+	if err := checkPath(path); err != nil {
 		return nil, fmt.Errorf("open tracker %q: %w", path, err)
 	}
 	sdb, err := sql.Open("sqlite3", dsn(path, busy))
@@ -93,78 +97,94 @@ func openWith(path string, busy time.Duration) (*DB, error) {
 	db := &DB{path: path, sql: sdb, recorders: map[*Recorder]struct{}{}}
 	if err := db.init(); err != nil {
 		sdb.Close()
-		if !existed {
-			for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
-				os.Remove(path + suffix)
-			}
-		}
 		return nil, fmt.Errorf("open tracker %q: %w", path, explainOpenError(err))
 	}
 	return db, nil
 }
 
-// checkPath reports whether path already exists and rejects paths SQLite
-// could only fail on with a vaguer message.
-func checkPath(path string) (existed bool, err error) {
+// checkPath rejects paths SQLite could only fail on with a vaguer message.
+func checkPath(path string) error {
 	if fi, err := os.Stat(path); err == nil {
 		if fi.IsDir() {
-			return true, fmt.Errorf("is a directory (pass a file path such as %q with --db or %s)", filepath.Join(path, "vaexp.db"), EnvDB)
+			return fmt.Errorf("is a directory (pass a file path such as %q with --db or %s)", filepath.Join(path, "vaexp.db"), EnvDB)
 		}
-		return true, nil
+		return nil
 	}
 	dir := filepath.Dir(path)
 	fi, err := os.Stat(dir)
 	switch {
 	case err != nil:
-		return false, fmt.Errorf("directory %q does not exist (create it, or set --db or %s)", dir, EnvDB)
+		return fmt.Errorf("directory %q does not exist (create it, or set --db or %s)", dir, EnvDB)
 	case !fi.IsDir():
-		return false, fmt.Errorf("%q is not a directory (set --db or %s to a path inside a directory)", dir, EnvDB)
+		return fmt.Errorf("%q is not a directory (set --db or %s to a path inside a directory)", dir, EnvDB)
 	}
-	return false, nil
+	return nil
 }
 
 // dsn builds a go-sqlite3 URI. The path is percent-escaped so names with
-// '?', '#' or '%' still open the intended file.
+// '?', '#' or '%' still open the intended file. The journal mode is not in
+// it: go-sqlite3 would set it on every new connection and fail at once, not
+// waiting, while another process holds the fresh file's lock; init sets it
+// once (it is stored in the file) with retries.
 func dsn(path string, busy time.Duration) string {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
 	}
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
-	return fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=on&_txlock=immediate&_busy_timeout=%d&_stmt_cache_size=32&_cache_size=-32000",
+	return fmt.Sprintf("file:%s?_synchronous=NORMAL&_foreign_keys=on&_txlock=immediate&_busy_timeout=%d&_stmt_cache_size=32&_cache_size=-32000",
 		esc, busy.Milliseconds())
 }
 
-// init connects, checks the file is ours and migrates it.
+// init connects, checks the file is ours, switches it to WAL and migrates
+// it. A database already at this build's version is only read: opening for
+// a listing must work on a full disk.
 func (db *DB) init() error {
 	ctx := context.Background()
 	db.sql.SetMaxIdleConns(4)
-	// Connecting runs PRAGMA journal_mode=WAL, the first statement that
-	// reads the file header, so a corrupt file fails here.
-	if err := db.sql.PingContext(ctx); err != nil {
-		return err
-	}
+	// The first statement reads the file header, so a corrupt file fails here.
 	v, err := userVersion(ctx, db.sql)
 	if err != nil {
 		return err
 	}
 	if v > currentVersion() {
-		return fmt.Errorf("schema version %d is newer than this vaexp build supports (%d); upgrade vaexp or use another --db", v, currentVersion())
+		return newerSchemaError(v)
 	}
-	if v == 0 {
-		var n int
-		err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'`).Scan(&n)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			return fmt.Errorf("database has %d tables but no vaexp schema version (another program's database? choose another with --db or %s)", n, EnvDB)
-		}
+	if err := setWAL(ctx, db.sql); err != nil {
+		return err
 	}
 	if v < currentVersion() {
 		return migrate(ctx, db.sql, currentVersion())
 	}
 	return nil
+}
+
+// setWAL switches the file to WAL mode unless it is in it already (the mode
+// is stored in the file: then this only reads). The switch needs the file's
+// exclusive lock; SQLite can report it busy, or refuse silently by answering
+// the old mode, while another process creates the schema: retry then.
+func setWAL(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) error {
+	var mode string
+	err := withRetry(func() error {
+		if err := q.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
+			return err
+		}
+		if !strings.EqualFold(mode, "wal") {
+			return sqlite3.Error{Code: sqlite3.ErrBusy}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("switch to WAL mode (journal mode %q): %w", mode, err)
+	}
+	return nil
+}
+
+// newerSchemaError is the error for a file written by a newer vaexp.
+func newerSchemaError(v int) error {
+	return fmt.Errorf("schema version %d is newer than this vaexp build supports (%d); upgrade vaexp or use another --db", v, currentVersion())
 }
 
 // explainOpenError adds the likely fix to SQLite's terse open errors.
