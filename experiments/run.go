@@ -115,7 +115,9 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 		return res, err
 	}
 	if opts.Resume != 0 {
-		rec, err = opts.DB.ResumeRun(opts.Resume)
+		// Atomic: of two resumes of one run, one claims it, the other is
+		// told who holds it before it touches the run's folder.
+		rec, err = opts.DB.ClaimRun(opts.Resume)
 	} else {
 		rec, err = opts.DB.StartRun(tracker.RunInfo{
 			Experiment: spec.Experiment, Name: spec.Name, Family: spec.Family, Seed: spec.Seed,

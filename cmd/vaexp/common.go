@@ -19,10 +19,8 @@ import (
 )
 
 // staleAfter is how long a 'running' run may go without a heartbeat before
-// the CLI calls it killed. A live run beats every tracker.HeartbeatInterval
-// even during a long step, so this only catches runs on other hosts (a dead
-// process on this host is caught at once by its pid).
-const staleAfter = 12 * tracker.HeartbeatInterval
+// the CLI calls it killed: the same rule as resuming uses.
+const staleAfter = tracker.StaleAfter
 
 // openDB opens the tracker database. Only training creates it: reading
 // commands report a missing file instead of leaving an empty one behind.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,20 +20,37 @@ import (
 	"github.com/vaexp/vaexp/tracker"
 )
 
-// buildVaexp builds the real binary, as users build it, into a temporary folder.
+// vaexpBinary is the binary buildVaexp builds once per test process.
+var vaexpBinary struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+// buildVaexp builds the real binary, as users build it, into a temporary
+// folder, once for all the tests of this package (TestMain removes it).
 func buildVaexp(t *testing.T) string {
 	t.Helper()
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = "go"
+	b := &vaexpBinary
+	b.once.Do(func() {
+		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+		if _, err := os.Stat(goTool); err != nil {
+			goTool = "go"
+		}
+		if b.dir, b.err = os.MkdirTemp("", "vaexp-bin-"); b.err != nil {
+			return
+		}
+		b.path = filepath.Join(b.dir, "vaexp")
+		cmd := exec.Command(goTool, "build", "-o", b.path, ".")
+		cmd.Env = append(os.Environ(), "GOEXPERIMENT=simd", "GOTOOLCHAIN=go1.27.3")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	bin := filepath.Join(t.TempDir(), "vaexp")
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "GOEXPERIMENT=simd", "GOTOOLCHAIN=go1.27.3")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return b.path
 }
 
 // proc is one vaexp process started by a test.

@@ -51,6 +51,9 @@ func TestMain(m *testing.M) {
 	if fixture.dir != "" {
 		os.RemoveAll(fixture.dir)
 	}
+	if vaexpBinary.dir != "" {
+		os.RemoveAll(vaexpBinary.dir)
+	}
 	os.Exit(code)
 }
 

@@ -220,7 +220,7 @@ func (a *app) train(c *cobra.Command, f *trainFlags) error {
 			return err
 		}
 		if run.Status == tracker.StatusRunning {
-			return fmt.Errorf("run %d is still running (pid %d on %s); stop it before resuming it", run.ID, run.PID, orDash(run.Host))
+			return &tracker.HeldError{RunID: run.ID, PID: run.PID, Host: run.Host, Heartbeat: run.HeartbeatAt}
 		}
 		resume = run.ID
 	}
