@@ -3,6 +3,7 @@ package experiments
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -123,33 +124,46 @@ func TestInterruptAndResumeIsExact(t *testing.T) {
 
 func TestBadSpecsFailBeforeRecording(t *testing.T) {
 	db := openDB(t)
-	cases := map[string]func(*Spec){
-		"unknown family":   func(s *Spec) { s.Family = "nope" },
-		"bad binarize":     func(s *Spec) { s.Data.Binarize = "sometimes" },
-		"zero batch":       func(s *Spec) { s.Train.BatchSize = 0 },
-		"negative lr":      func(s *Spec) { s.Train.LR = -1 },
-		"no budget":        func(s *Spec) { s.Train.Epochs, s.Train.Steps = 0, 0 },
-		"bad hyperparam":   func(s *Spec) { s.Params = map[string]any{"latent_dim": "-3"} },
-		"unknown param":    func(s *Spec) { s.Params = map[string]any{"betaa": "4"} },
-		"batch > data":     func(s *Spec) { s.Data.Limit = 10 },
-		"missing data dir": func(s *Spec) { s.Data.Dir = "/nonexistent/mnist" },
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]func(*Spec, *Options){
+		"unknown family":            func(s *Spec, _ *Options) { s.Family = "nope" },
+		"bad binarize":              func(s *Spec, _ *Options) { s.Data.Binarize = "sometimes" },
+		"zero batch":                func(s *Spec, _ *Options) { s.Train.BatchSize = 0 },
+		"negative lr":               func(s *Spec, _ *Options) { s.Train.LR = -1 },
+		"infinite lr":               func(s *Spec, _ *Options) { s.Train.LR = math.Inf(1) },
+		"negative steps":            func(s *Spec, _ *Options) { s.Train.Steps = -5 },
+		"no budget":                 func(s *Spec, _ *Options) { s.Train.Epochs, s.Train.Steps = 0, 0 },
+		"huge iwae_k":               func(s *Spec, _ *Options) { s.Eval.IWAEK = 1 << 30 },
+		"bad hyperparam":            func(s *Spec, _ *Options) { s.Params = map[string]any{"latent_dim": "-3"} },
+		"infinite param":            func(s *Spec, _ *Options) { s.Family, s.Params = "beta-vae", map[string]any{"beta": "inf"} },
+		"unknown param":             func(s *Spec, _ *Options) { s.Params = map[string]any{"betaa": "4"} },
+		"batch > data":              func(s *Spec, _ *Options) { s.Data.Limit = 10 },
+		"val > data":                func(s *Spec, _ *Options) { s.Data.Val = 70000 },
+		"missing data dir":          func(s *Spec, _ *Options) { s.Data.Dir = "/nonexistent/mnist" },
+		"runs folder a file":        func(_ *Spec, o *Options) { o.OutDir = file },
+		"runs folder inside a file": func(_ *Spec, o *Options) { o.OutDir = filepath.Join(file, "runs") },
+		"runs folder too long":      func(_ *Spec, o *Options) { o.OutDir = filepath.Join(t.TempDir(), strings.Repeat("x", 300)) },
 	}
 	for name, mutate := range cases {
 		spec := tinySpec(5)
-		mutate(&spec)
-		if _, err := Run(context.Background(), spec, Options{DB: db, OutDir: t.TempDir()}); err == nil {
-			t.Errorf("%s: accepted", name)
-		} else {
-			t.Logf("%s: %v", name, err)
+		opts := Options{DB: db, OutDir: t.TempDir()}
+		mutate(&spec, &opts)
+		_, err := Run(context.Background(), spec, opts)
+		var se *SpecError
+		if !errors.As(err, &se) {
+			t.Errorf("%s: err %v, want a *SpecError (a usage mistake)", name, err)
+			continue
 		}
+		t.Logf("%s: %v", name, err)
 	}
 	runs, err := db.ListRuns()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// "batch > data" is found when the schedule is built, after the run is
-	// recorded; every other case must leave no run behind.
-	if len(runs) > 1 {
+	if len(runs) > 0 {
 		t.Errorf("%d runs recorded for bad specs", len(runs))
 	}
 }
@@ -163,6 +177,31 @@ func TestParseSpecReportsLines(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "trian") {
 		t.Errorf("unknown key: %v, want it named", err)
 	}
+	// Every mistake names its line and spec key in the user's terms, never
+	// a Go type (issue 8), and is a *SpecError.
+	for _, c := range []struct{ yaml, want string }{
+		{"train:\n  epochs: 2.5\n", "line 2: train.epochs = 2.5: must be a whole number"},
+		{"train:\n  lr: fast\n", "line 2: train.lr = fast: must be a number"},
+		{"train: 5\n", "line 1: train must be a mapping of keys (epochs, steps"},
+		{"data:\n  vall: 3\n", `line 2: unknown key "vall" in data; the keys there are name, dir, binarize, val`},
+		{"params: [1, 2]\n", "line 1: params must be a mapping of name: value lines, not a list"},
+		{"params:\n  beta: {a: 1}\n", "line 2: params.beta must be a value such as 4 or a list"},
+		{"tags:\n  note: [a, b]\n", "line 2: tags.note must be a single value, not a list"},
+		{"model: [vae]\n", "line 1: model must be a single value, not a list"},
+		{"- a\n", "line 1: the spec must be a mapping of keys"},
+	} {
+		_, err := ParseSpec("x.yaml", []byte(c.yaml))
+		var se *SpecError
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want a *SpecError saying %q", c.yaml, err, c.want)
+		} else if msg := err.Error(); strings.Contains(msg, "experiments.") || strings.Contains(msg, "map[") || strings.Contains(msg, "interface") || strings.Contains(msg, "!!") {
+			t.Errorf("%q: message %q names Go or YAML types", c.yaml, msg)
+		}
+	}
+	if s, err := ParseSpec("x.yaml", []byte("train:\nparams:\n  hidden: [512, 256]\n")); err != nil || s.Train.Epochs != 10 {
+		t.Errorf("empty train section and a list hyperparameter: %+v, %v", s, err)
+	}
+
 	s, err := ParseSpec("x.yaml", []byte("model: beta-vae\nparams: {beta: 4}\ntrain: {epochs: 3}\n"))
 	if err != nil || s.Family != "beta-vae" || s.Train.Epochs != 3 || s.Train.BatchSize != 128 || s.Params["beta"] != 4 {
 		t.Errorf("spec %+v, %v", s, err)

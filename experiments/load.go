@@ -30,16 +30,13 @@ func Load(db *tracker.DB, id int64) (*Trained, error) {
 	if err != nil {
 		return nil, err
 	}
-	if run.RunDir == "" {
-		return nil, fmt.Errorf("run %d has no folder recorded (it failed before training started)", id)
-	}
-	spec, err := LoadSpec(filepath.Join(run.RunDir, "spec.yaml"))
+	spec, err := loadRunSpec(run)
 	if err != nil {
-		return nil, fmt.Errorf("run %d: %w", id, err)
+		return nil, err
 	}
 	cfg, err := spec.Validate()
 	if err != nil {
-		return nil, fmt.Errorf("run %d: %w", id, err)
+		return nil, fmt.Errorf("run %d: its spec is not valid for this vaexp build: %s", id, err.Error())
 	}
 	backend, err := NewBackend()
 	if err != nil {

@@ -81,6 +81,11 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 	if opts.DB == nil {
 		return res, errors.New("run: no tracker database given")
 	}
+	if opts.Resume != 0 {
+		// A resumed run brings its own spec: nothing wrong with it is the
+		// caller's usage mistake.
+		defer func() { err = notSpecError(err) }()
+	}
 	if opts.OutDir == "" {
 		opts.OutDir = "runs"
 	}
@@ -98,17 +103,28 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 			return res, fmt.Errorf("run %d already finished; start a new run instead of --resume", run.ID)
 		}
 		runDir = run.RunDir
-		if spec, err = LoadSpec(filepath.Join(runDir, "spec.yaml")); err != nil {
-			return res, fmt.Errorf("resume run %d: %w", run.ID, err)
+		if spec, err = loadRunSpec(run); err != nil {
+			return res, err
 		}
 	}
 	cfg, err := spec.Validate()
+	if err != nil && opts.Resume != 0 {
+		return res, fmt.Errorf("resume run %d: its recorded spec is not valid for this vaexp build: %s", opts.Resume, err.Error())
+	}
 	if err != nil {
 		return res, err
 	}
 	r := &runner{spec: spec, opts: opts, cfg: cfg}
 	// Everything that can fail on bad input happens before the run is recorded.
+	if opts.Resume == 0 {
+		if err := CheckOutDir(opts.OutDir); err != nil {
+			return res, err
+		}
+	}
 	if err := r.loadData(); err != nil {
+		return res, err
+	}
+	if r.sched, err = r.checkData(); err != nil {
 		return res, err
 	}
 	if r.backend, err = NewBackend(); err != nil {
@@ -130,11 +146,6 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 	}
 	r.rec = rec
 	res.RunID = rec.RunID()
-	if runDir == "" {
-		runDir = freshRunDir(opts.OutDir, rec.RunID())
-	}
-	res.RunDir = runDir
-	r.dir = runDir
 	defer func() {
 		status := "finished"
 		switch {
@@ -154,6 +165,13 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 			_ = r.logFile.Close()
 		}
 	}()
+	if runDir == "" {
+		if runDir, err = makeRunDir(opts.OutDir, rec.RunID()); err != nil {
+			return res, err
+		}
+	}
+	res.RunDir = runDir
+	r.dir = runDir
 	if err := r.prepareDir(); err != nil {
 		return res, err
 	}
@@ -174,19 +192,6 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 	return res, err
 }
 
-// freshRunDir is the folder for a new run: <out>/<id>, or <out>/<id>-2, -3, …
-// when a folder of that name is left from another database, so that a new
-// run never picks up (or overwrites) another run's checkpoints.
-func freshRunDir(out string, id int64) string {
-	dir := filepath.Join(out, fmt.Sprint(id))
-	for n := 2; ; n++ {
-		if _, err := os.Stat(dir); os.IsNotExist(err) {
-			return dir
-		}
-		dir = filepath.Join(out, fmt.Sprintf("%d-%d", id, n))
-	}
-}
-
 // runner holds one run's state.
 type runner struct {
 	spec    Spec
@@ -197,6 +202,7 @@ type runner struct {
 	dir     string
 	logFile *os.File
 	logMu   sync.Mutex
+	sched   *schedule
 
 	train_, val, test *imageSet
 }
@@ -217,15 +223,15 @@ func (r *runner) loadData() error {
 	d := r.spec.Data
 	trainIm, err := data.LoadMNIST(d.Dir, "train")
 	if err != nil {
-		return err
+		return dataDirError(d.Dir, err)
 	}
 	testIm, err := data.LoadMNIST(d.Dir, "test")
 	if err != nil {
-		return err
+		return dataDirError(d.Dir, err)
 	}
 	trainIm, valIm, err := data.SplitValidation(trainIm, d.Val, r.spec.Seed)
 	if err != nil {
-		return err
+		return &SpecError{Err: err}
 	}
 	if d.Limit > 0 && d.Limit < trainIm.N {
 		trainIm = trainIm.Head(d.Limit)
@@ -295,10 +301,7 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 
 	trainer, names := newTrainer(r.backend, store, m, spec.Family, spec.Train.LR)
 
-	sched, err := newSchedule(r.train_.im.N, spec.Train.BatchSize, spec.Seed)
-	if err != nil {
-		return err
-	}
+	sched := r.sched
 	total := spec.Train.Steps
 	if total <= 0 {
 		total = spec.Train.Epochs * sched.stepsPerEpoch

@@ -5,8 +5,8 @@ package experiments
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -102,62 +102,59 @@ var Binarizations = []string{"none", "dynamic", "static"}
 // returns the family's validated config. Nothing is trained or written.
 func (s *Spec) Validate() (variants.Config, error) {
 	if s.Data.Name != "mnist" {
-		return nil, fmt.Errorf("data %q: the data sets are mnist", s.Data.Name)
+		return nil, specErrorf("data %q: the data sets are mnist", s.Data.Name)
 	}
 	if !slices.Contains(Binarizations, s.Data.Binarize) {
-		return nil, fmt.Errorf("binarize %q: use one of %s", s.Data.Binarize, strings.Join(Binarizations, ", "))
+		return nil, specErrorf("binarize %q: use one of %s", s.Data.Binarize, strings.Join(Binarizations, ", "))
 	}
-	if s.Data.Val < 0 || s.Data.Limit < 0 || s.Data.TestLimit < 0 {
-		return nil, fmt.Errorf("val=%d, limit=%d, test_limit=%d: must be >= 0", s.Data.Val, s.Data.Limit, s.Data.TestLimit)
+	if err := s.checkRanges(); err != nil {
+		return nil, err
 	}
-	if s.Train.BatchSize < 1 {
-		return nil, fmt.Errorf("batch size %d: must be >= 1", s.Train.BatchSize)
+	cfg, err := variants.NewConfig(s.Family, s.Params, s.Shape())
+	if err != nil {
+		return nil, &SpecError{Err: err}
 	}
-	if s.Train.Epochs < 1 && s.Train.Steps < 1 {
-		return nil, fmt.Errorf("epochs=%d, steps=%d: set --epochs or --steps to at least 1", s.Train.Epochs, s.Train.Steps)
+	if err := checkParamsFinite(s.Family, cfg); err != nil {
+		return nil, err
 	}
-	if !(s.Train.LR > 0) {
-		return nil, fmt.Errorf("learning rate %g: must be > 0 (e.g. --lr 1e-3)", s.Train.LR)
-	}
-	if s.Train.CheckpointEvery < 0 || s.Train.LogEvery < 0 {
-		return nil, fmt.Errorf("checkpoint_every=%d, log_every=%d: must be >= 0", s.Train.CheckpointEvery, s.Train.LogEvery)
-	}
-	if s.Eval.BatchSize < 1 {
-		return nil, fmt.Errorf("eval batch size %d: must be >= 1", s.Eval.BatchSize)
-	}
-	if s.Eval.IWAEK < 0 || s.Eval.Samples < 0 {
-		return nil, fmt.Errorf("iwae_k=%d, samples=%d: must be >= 0", s.Eval.IWAEK, s.Eval.Samples)
-	}
-	return variants.NewConfig(s.Family, s.Params, s.Shape())
+	return cfg, nil
 }
 
 // Shape is the example shape of the spec's data set.
 func (s *Spec) Shape() vae.Shape { return vae.MNISTShape }
 
 // LoadSpec reads a YAML spec file over [DefaultSpec]; unknown keys and type
-// errors are reported with their line.
+// errors are reported with their line. Every error is a *SpecError.
 func LoadSpec(path string) (Spec, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return Spec{}, fmt.Errorf("read spec: %w", err)
+		return Spec{}, specErrorf("read spec %s: %v (check the --spec path)", path, unwrapPath(err))
 	}
 	return ParseSpec(path, raw)
 }
 
-// ParseSpec parses YAML spec text (name is used in errors).
+// ParseSpec parses YAML spec text (name is used in errors). Every error is a
+// *SpecError naming the line and the spec key.
 func ParseSpec(name string, raw []byte) (Spec, error) {
 	spec := DefaultSpec()
+	var root yaml.Node
+	if err := yaml.Unmarshal(raw, &root); err != nil {
+		return Spec{}, specErrorf("spec %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(root.Content) == 0 {
+		return spec, nil // empty file: the defaults
+	}
+	if err := checkSpecNode(root.Content[0], reflect.TypeOf(spec), ""); err != nil {
+		return Spec{}, specErrorf("spec %s: %w", name, err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&spec); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
-			return Spec{}, fmt.Errorf("spec %s: %s", name, strings.Join(te.Errors, "; "))
+			return Spec{}, specErrorf("spec %s: %s", name, strings.Join(te.Errors, "; "))
 		}
-		if err.Error() == "EOF" {
-			return spec, nil
-		}
-		return Spec{}, fmt.Errorf("spec %s: %w", name, err)
+		return Spec{}, specErrorf("spec %s: %w", name, err)
 	}
 	return spec, nil
 }
@@ -168,7 +165,7 @@ func ParseSet(pairs []string, params map[string]any) error {
 		k, v, ok := strings.Cut(p, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
-			return fmt.Errorf("--set %q: want name=value, e.g. --set beta=4", p)
+			return specErrorf("--set %q: want name=value, e.g. --set beta=4", p)
 		}
 		params[k] = strings.TrimSpace(v)
 	}

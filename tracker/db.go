@@ -80,66 +80,59 @@ func DefaultPath() string {
 // versioned one. Open never deletes a file, even one it created: another
 // process may have opened it meanwhile.
 func Open(path string) (*DB, error) {
-	return openWith(path, busyTimeout)
+	return openWith(path, busyTimeout, true)
 }
 
-func openWith(path string, busy time.Duration) (*DB, error) {
-	if path == "" {
-		return nil, fmt.Errorf("open tracker: empty database path (set --db or %s)", EnvDB)
-	}
-	if err := checkPath(path); err != nil {
+// OpenExisting opens a tracker database that must exist already and hold a
+// vaexp schema, for reading and editing recorded runs: it never creates the
+// file, and never writes a schema into a file that has none (an empty file,
+// another program's database). A schema of an older vaexp is migrated as
+// Open does. A missing file gives an error wrapping fs.ErrNotExist.
+func OpenExisting(path string) (*DB, error) {
+	return openWith(path, busyTimeout, false)
+}
+
+func openWith(path string, busy time.Duration, create bool) (*DB, error) {
+	if err := checkPath(path, create); err != nil {
 		return nil, fmt.Errorf("open tracker %q: %w", path, err)
 	}
-	sdb, err := sql.Open("sqlite3", dsn(path, busy))
+	sdb, err := sql.Open("sqlite3", dsn(path, busy, create))
 	if err != nil {
 		return nil, fmt.Errorf("open tracker %q: %w", path, err)
 	}
 	db := &DB{path: path, sql: sdb, recorders: map[*Recorder]struct{}{}}
-	if err := db.init(); err != nil {
+	if err := db.init(create); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("open tracker %q: %w", path, explainOpenError(err))
 	}
 	return db, nil
 }
 
-// checkPath rejects paths SQLite could only fail on with a vaguer message.
-func checkPath(path string) error {
-	if fi, err := os.Stat(path); err == nil {
-		if fi.IsDir() {
-			return fmt.Errorf("is a directory (pass a file path such as %q with --db or %s)", filepath.Join(path, "vaexp.db"), EnvDB)
-		}
-		return nil
-	}
-	dir := filepath.Dir(path)
-	fi, err := os.Stat(dir)
-	switch {
-	case err != nil:
-		return fmt.Errorf("directory %q does not exist (create it, or set --db or %s)", dir, EnvDB)
-	case !fi.IsDir():
-		return fmt.Errorf("%q is not a directory (set --db or %s to a path inside a directory)", dir, EnvDB)
-	}
-	return nil
-}
-
 // dsn builds a go-sqlite3 URI. The path is percent-escaped so names with
 // '?', '#' or '%' still open the intended file. The journal mode is not in
 // it: go-sqlite3 would set it on every new connection and fail at once, not
 // waiting, while another process holds the fresh file's lock; init sets it
-// once (it is stored in the file) with retries.
-func dsn(path string, busy time.Duration) string {
+// once (it is stored in the file) with retries. Without create, SQLite
+// opens the file read-write but never creates it.
+func dsn(path string, busy time.Duration, create bool) string {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
 	}
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
-	return fmt.Sprintf("file:%s?_synchronous=NORMAL&_foreign_keys=on&_txlock=immediate&_busy_timeout=%d&_stmt_cache_size=32&_cache_size=-32000",
-		esc, busy.Milliseconds())
+	mode := "rwc"
+	if !create {
+		mode = "rw"
+	}
+	return fmt.Sprintf("file:%s?mode=%s&_synchronous=NORMAL&_foreign_keys=on&_txlock=immediate&_busy_timeout=%d&_stmt_cache_size=32&_cache_size=-32000",
+		esc, mode, busy.Milliseconds())
 }
 
 // init connects, checks the file is ours, switches it to WAL and migrates
 // it. A database already at this build's version is only read: opening for
-// a listing must work on a full disk.
-func (db *DB) init() error {
+// a listing must work on a full disk. Without create, a file with no vaexp
+// schema is refused rather than given one.
+func (db *DB) init(create bool) error {
 	ctx := context.Background()
 	db.sql.SetMaxIdleConns(4)
 	// The first statement reads the file header, so a corrupt file fails here.
@@ -149,6 +142,9 @@ func (db *DB) init() error {
 	}
 	if v > currentVersion() {
 		return newerSchemaError(v)
+	}
+	if v == 0 && !create {
+		return &PathError{Path: db.path, Err: fmt.Errorf("holds no vaexp runs (an empty file, or another program's database); point --db or %s at a tracker database, or train a run first", EnvDB)}
 	}
 	if err := setWAL(ctx, db.sql); err != nil {
 		return err

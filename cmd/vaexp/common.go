@@ -22,16 +22,19 @@ import (
 // the CLI calls it killed: the same rule as resuming uses.
 const staleAfter = tracker.StaleAfter
 
-// openDB opens the tracker database. Only training creates it: reading
-// commands report a missing file instead of leaving an empty one behind.
+// openDB opens the tracker database. Only a new training run creates it:
+// every other command (resuming one included) reports a missing file, and
+// never writes a schema into a file that has none.
 func (a *app) openDB(create bool) (*tracker.DB, error) {
-	if !create {
-		if _, err := os.Stat(a.dbPath); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no tracker database at %q: train a run first (`vaexp train`), or point --db or $%s at the database",
-				a.dbPath, tracker.EnvDB)
-		}
+	if create {
+		return tracker.Open(a.dbPath)
 	}
-	return tracker.Open(a.dbPath)
+	db, err := tracker.OpenExisting(a.dbPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no tracker database at %q: train a run first (`vaexp train`), or point --db or $%s at the database",
+			a.dbPath, tracker.EnvDB)
+	}
+	return db, err
 }
 
 // openDBFresh opens the database for reading run state and first marks runs

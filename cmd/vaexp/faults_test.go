@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestConcurrentResume starts two `train --resume 1` of one killed run at
@@ -63,5 +65,52 @@ func TestConcurrentResume(t *testing.T) {
 	added := strings.TrimPrefix(string(after), string(before))
 	if n := len(regexp.MustCompile(`resuming run 1 from step`).FindAllString(added, -1)); n != 1 {
 		t.Errorf("run.log shows %d resumes, want 1:\n%s", n, added)
+	}
+}
+
+// TestBadRunFolderStopsAtOnce: a runs folder (--out) that is an existing
+// file, or a path too long for the file system, made train loop forever at
+// 100% CPU, deaf to SIGTERM. It must stop at once with a usage error naming
+// the path, and record nothing.
+func TestBadRunFolderStopsAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildVaexp(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, out, want string
+	}{
+		{"file", file, "is a file, not a folder"},
+		{"inside a file", filepath.Join(file, "runs"), "is a file, not a folder"},
+		{"too long", filepath.Join(dir, strings.Repeat("r", 300)), "too long"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dbPath := filepath.Join(t.TempDir(), "vaexp.db")
+			p := start(t, bin, "--db", dbPath, "--out", c.out, "train", "--limit", "256", "--steps", "2", "--quiet")
+			select {
+			case err := <-p.done:
+				p.done <- err
+			case <-time.After(60 * time.Second):
+				_ = p.cmd.Process.Signal(syscall.SIGTERM)
+				select {
+				case <-p.done:
+					t.Fatalf("train with --out %s ran for a minute; it stopped only on SIGTERM", c.out)
+				case <-time.After(5 * time.Second):
+					t.Fatalf("train with --out %s ran for a minute and ignored SIGTERM", c.out)
+				}
+			}
+			msg := lastLine(p.stderr.String())
+			if code := p.exitCode(t); code != 2 || !strings.Contains(msg, c.out) || !strings.Contains(msg, c.want) || !strings.Contains(msg, "--out") {
+				t.Errorf("exit %d, message %q: want 2 and one naming %s, %q and --out", code, msg, c.out, c.want)
+			}
+			if _, err := os.Stat(dbPath); err == nil {
+				t.Error("a database file was created for a usage mistake")
+			}
+		})
 	}
 }

@@ -47,7 +47,7 @@ func newPlotCmd(a *app) *cobra.Command {
 func (a *app) plot(c *cobra.Command, arg, out string) error {
 	ext := strings.ToLower(filepath.Ext(out))
 	if !slices.Contains(figureExts, ext) {
-		return fmt.Errorf("--out %q: unsupported figure format %q; use a file name ending in %s", out, ext, strings.Join(figureExts, ", "))
+		return usagef("--out %q: unsupported figure format %q; use a file name ending in %s", out, ext, strings.Join(figureExts, ", "))
 	}
 	db, r, err := a.openRun(arg)
 	if err != nil {

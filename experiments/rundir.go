@@ -1,0 +1,140 @@
+package experiments
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/vaexp/vaexp/tracker"
+)
+
+// maxRunDirSuffix bounds the search for a free run folder name (<id>-2,
+// <id>-3, …): more leftovers than this under one id means something else is
+// wrong, and the search must end with an error rather than spin.
+const maxRunDirSuffix = 1000
+
+// CheckOutDir checks that out, the folder that holds one folder per run, is
+// a writable directory or can be created as one, without creating it. [Run]
+// calls it before anything is recorded; the CLI calls it before it creates
+// a database, so a bad --out leaves nothing behind. A path that names a
+// file or is too long is a *SpecError (the caller gave a bad value); other
+// failures (permissions, a full or read-only disk) are plain errors.
+func CheckOutDir(out string) error {
+	if out == "" {
+		out = "runs"
+	}
+	// The nearest part of the path that exists must be a folder we can
+	// write into; the rest is created with the run's folder.
+	dir := filepath.Clean(out)
+	for {
+		fi, err := os.Stat(dir)
+		if err == nil {
+			if !fi.IsDir() {
+				return outDirError(out, syscall.ENOTDIR)
+			}
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return outDirError(out, err)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	// Writable? A probe file, removed at once: the permission bits do not
+	// tell (root, read-only mounts, full disks).
+	f, err := os.CreateTemp(dir, ".vaexp-probe-*")
+	if err != nil {
+		return outDirError(out, err)
+	}
+	name := f.Name()
+	f.Close()
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("runs folder %q: %w", out, err)
+	}
+	return nil
+}
+
+// outDirError names the folder, the cause and the fix for a runs folder
+// that cannot be used.
+func outDirError(out string, err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist):
+		return &SpecError{Err: fmt.Errorf("runs folder --out %q: %s is a file, not a folder; point --out at a folder (default runs)", out, fileInPath(out))}
+	case errors.Is(err, syscall.ENAMETOOLONG):
+		return &SpecError{Err: fmt.Errorf("runs folder --out %q: the path is too long for the file system; choose a shorter --out", out)}
+	case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("runs folder --out %q is not writable (%v); choose a folder you can write to with --out", out, unwrapPath(err))
+	case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT):
+		return fmt.Errorf("runs folder --out %q: the disk is full (%v); free space or choose another --out", out, unwrapPath(err))
+	}
+	return fmt.Errorf("runs folder --out %q: %v; choose another --out", out, unwrapPath(err))
+}
+
+// fileInPath is the part of path that exists but is not a directory, for
+// messages ("runs/x is a file").
+func fileInPath(path string) string {
+	for p := filepath.Clean(path); ; p = filepath.Dir(p) {
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p
+		}
+		if parent := filepath.Dir(p); parent == p {
+			return path
+		}
+	}
+}
+
+// unwrapPath drops the *fs.PathError wrapper, whose path the message names already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// makeRunDir creates the folder of a new run: <out>/<id>, or <out>/<id>-2,
+// -3, … when a folder of that name is left from another database, so that a
+// new run never picks up (or overwrites) another run's checkpoints. The
+// folder is created exclusively (os.Mkdir), so two processes never share
+// one; any error but "exists" stops at once, naming the path.
+func makeRunDir(out string, id int64) (string, error) {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", outDirError(out, err)
+	}
+	for n := 1; n <= maxRunDirSuffix; n++ {
+		dir := filepath.Join(out, fmt.Sprint(id))
+		if n > 1 {
+			dir = filepath.Join(out, fmt.Sprintf("%d-%d", id, n))
+		}
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("create run folder %q: %w", dir, outDirError(out, err))
+		}
+	}
+	return "", fmt.Errorf("create run folder for run %d: %s/%d to %s/%d-%d all exist; move old run folders out of %q or choose another --out",
+		id, out, id, out, id, maxRunDirSuffix, out)
+}
+
+// loadRunSpec reads the spec a recorded run was started with, from its
+// folder. A missing or broken file is a failure of that run's folder, not
+// of the command line: the error is never a *SpecError.
+func loadRunSpec(run tracker.Run) (Spec, error) {
+	if run.RunDir == "" {
+		return Spec{}, fmt.Errorf("run %d has no folder recorded (it failed before training started): start a new run instead", run.ID)
+	}
+	path := filepath.Join(run.RunDir, "spec.yaml")
+	spec, err := LoadSpec(path)
+	if err != nil {
+		return Spec{}, fmt.Errorf("run %d: its spec %s cannot be read: %s (was the run folder moved or edited?)", run.ID, path, err.Error())
+	}
+	return spec, nil
+}
