@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,4 +63,38 @@ func dropIncompleteCheckpoints(dir string) (dropped []string, err error) {
 		}
 	}
 	return dropped, nil
+}
+
+// saveCheckpoint saves a checkpoint into dir. GoMLX's Save is not atomic: a
+// failure (a full disk) leaves a partial .bin and an empty .json behind,
+// which keep the disk full and which a resume would trip over. Every
+// checkpoint file the failed save created is therefore truncated (which
+// frees its space even while GoMLX still holds it open) and removed, so
+// that the run's status and metrics can still be written.
+func saveCheckpoint(ckpt *checkpoint.Handler, dir string) error {
+	before := map[string]bool{}
+	if entries, err := os.ReadDir(dir); err == nil {
+		for _, e := range entries {
+			before[e.Name()] = true
+		}
+	}
+	err := ckpt.Save()
+	if err == nil {
+		return nil
+	}
+	entries, _ := os.ReadDir(dir)
+	var removed []string
+	for _, e := range entries {
+		if name := e.Name(); !before[name] && strings.HasPrefix(name, "checkpoint-") {
+			path := filepath.Join(dir, name)
+			_ = os.Truncate(path, 0)
+			if os.Remove(path) == nil {
+				removed = append(removed, name)
+			}
+		}
+	}
+	if len(removed) > 0 {
+		return fmt.Errorf("%w (removed the partial checkpoint files %s)", err, strings.Join(removed, ", "))
+	}
+	return err
 }

@@ -157,8 +157,8 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 			status = "failed"
 		}
 		res.Status = status
-		if ferr := rec.Finish(status, err); ferr != nil && err == nil {
-			err = ferr
+		if ferr := rec.Finish(status, err); ferr != nil {
+			err = errors.Join(err, finishError(opts.DB, res.RunID, status, ferr))
 		}
 		r.logf("run %d %s", res.RunID, status)
 		if r.logFile != nil {
@@ -357,7 +357,7 @@ func (r *runner) loop(ctx context.Context, trainer *train.Trainer, names *[]stri
 	for step := start; step < total; step++ {
 		if ctx.Err() != nil {
 			// Interrupted between steps: everything up to here is recorded; save it.
-			if err := ckpt.Save(); err != nil {
+			if err := saveCheckpoint(ckpt, ckpt.Dir()); err != nil {
 				return fmt.Errorf("save checkpoint on interrupt: %w", err)
 			}
 			return fmt.Errorf("interrupted at step %d (resume with --resume %d): %w", step, r.rec.RunID(), ctx.Err())
@@ -412,7 +412,7 @@ func (r *runner) loop(ctx context.Context, trainer *train.Trainer, names *[]stri
 		}
 		every := spec.Train.CheckpointEvery
 		if epochEnd || (every > 0 && gstep%every == 0) || time.Since(lastSave) > 5*time.Minute || gstep == total {
-			if err := ckpt.Save(); err != nil {
+			if err := saveCheckpoint(ckpt, ckpt.Dir()); err != nil {
 				return fmt.Errorf("save checkpoint: %w", err)
 			}
 			lastSave = time.Now()

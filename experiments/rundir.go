@@ -138,3 +138,15 @@ func loadRunSpec(run tracker.Run) (Spec, error) {
 	}
 	return spec, nil
 }
+
+// finishError says what a failed Recorder.Finish (typically a full disk)
+// left in the tracker, read back from it (reading works on a full disk):
+// either the final status is recorded and only the last metric rows are
+// lost, or the run is still 'running' under this process's pid, and the
+// next listing once there is space again marks it killed.
+func finishError(db *tracker.DB, id int64, status string, ferr error) error {
+	if run, err := db.Run(id); err == nil && run.Status == status {
+		return fmt.Errorf("run %d is recorded %s, but its last metric rows could not be written: %w", id, status, ferr)
+	}
+	return fmt.Errorf("the status %s of run %d could not be recorded (%w); once there is space again, `vaexp runs list` shows it as killed", status, id, ferr)
+}

@@ -59,6 +59,9 @@ type DB struct {
 	mu        sync.Mutex
 	recorders map[*Recorder]struct{}
 	closed    bool
+
+	// readOnly: opened read-only because the disk could not be written.
+	readOnly bool
 }
 
 // DefaultPath returns $VAEXP_DB if set, else "vaexp.db" in the working
@@ -80,7 +83,7 @@ func DefaultPath() string {
 // versioned one. Open never deletes a file, even one it created: another
 // process may have opened it meanwhile.
 func Open(path string) (*DB, error) {
-	return openWith(path, busyTimeout, true)
+	return openWith(path, busyTimeout, openCreate)
 }
 
 // OpenExisting opens a tracker database that must exist already and hold a
@@ -88,51 +91,93 @@ func Open(path string) (*DB, error) {
 // file, and never writes a schema into a file that has none (an empty file,
 // another program's database). A schema of an older vaexp is migrated as
 // Open does. A missing file gives an error wrapping fs.ErrNotExist.
+//
+// Reading never depends on writing: on a full (or read-only) disk, where
+// SQLite cannot even create its shared-memory index, OpenExisting falls back
+// to reading the file as it is, read-only, provided no write-ahead log holds
+// changes not yet in it. Writes then fail; ReadOnly reports it.
 func OpenExisting(path string) (*DB, error) {
-	return openWith(path, busyTimeout, false)
+	db, err := openWith(path, busyTimeout, openExisting)
+	if err != nil && cannotWrite(err) && walEmpty(path) {
+		if ro, rerr := openWith(path, busyTimeout, openReadOnly); rerr == nil {
+			return ro, nil
+		}
+	}
+	return db, err
 }
 
-func openWith(path string, busy time.Duration, create bool) (*DB, error) {
-	if err := checkPath(path, create); err != nil {
+// openMode is how openWith opens the file.
+type openMode int
+
+const (
+	openCreate   openMode = iota // create the file and its schema if needed
+	openExisting                 // the file and its schema must exist
+	openReadOnly                 // read the file as it is; no locks, no -shm, no writes
+)
+
+func openWith(path string, busy time.Duration, mode openMode) (*DB, error) {
+	if err := checkPath(path, mode == openCreate); err != nil {
 		return nil, fmt.Errorf("open tracker %q: %w", path, err)
 	}
-	sdb, err := sql.Open("sqlite3", dsn(path, busy, create))
+	sdb, err := sql.Open("sqlite3", dsn(path, busy, mode))
 	if err != nil {
 		return nil, fmt.Errorf("open tracker %q: %w", path, err)
 	}
-	db := &DB{path: path, sql: sdb, recorders: map[*Recorder]struct{}{}}
-	if err := db.init(create); err != nil {
+	db := &DB{path: path, sql: sdb, recorders: map[*Recorder]struct{}{}, readOnly: mode == openReadOnly}
+	if err := db.init(mode); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("open tracker %q: %w", path, explainOpenError(err))
 	}
 	return db, nil
 }
 
+// ReadOnly reports whether db was opened read-only because the disk could
+// not be written (see OpenExisting): every write fails.
+func (db *DB) ReadOnly() bool { return db.readOnly }
+
+// cannotWrite reports whether err is SQLite failing for want of a writable
+// disk: full, read-only, or an I/O error creating its files.
+func cannotWrite(err error) bool {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code {
+	case sqlite3.ErrIoErr, sqlite3.ErrFull, sqlite3.ErrReadonly, sqlite3.ErrCantOpen:
+		return true
+	}
+	return false
+}
+
+// walEmpty reports whether path has no write-ahead log with content: the
+// database file alone is then the whole database.
+func walEmpty(path string) bool {
+	fi, err := os.Stat(path + "-wal")
+	return err != nil || fi.Size() == 0
+}
+
 // dsn builds a go-sqlite3 URI. The path is percent-escaped so names with
 // '?', '#' or '%' still open the intended file. The journal mode is not in
 // it: go-sqlite3 would set it on every new connection and fail at once, not
 // waiting, while another process holds the fresh file's lock; init sets it
-// once (it is stored in the file) with retries. Without create, SQLite
-// opens the file read-write but never creates it.
-func dsn(path string, busy time.Duration, create bool) string {
+// once (it is stored in the file) with retries. openExisting opens the file
+// read-write but never creates it; openReadOnly reads it as immutable.
+func dsn(path string, busy time.Duration, mode openMode) string {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
 	}
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
-	mode := "rwc"
-	if !create {
-		mode = "rw"
-	}
-	return fmt.Sprintf("file:%s?mode=%s&_synchronous=NORMAL&_foreign_keys=on&_txlock=immediate&_busy_timeout=%d&_stmt_cache_size=32&_cache_size=-32000",
-		esc, mode, busy.Milliseconds())
+	access := map[openMode]string{openCreate: "mode=rwc", openExisting: "mode=rw", openReadOnly: "mode=ro&immutable=1"}[mode]
+	return fmt.Sprintf("file:%s?%s&_synchronous=NORMAL&_foreign_keys=on&_txlock=immediate&_busy_timeout=%d&_stmt_cache_size=32&_cache_size=-32000",
+		esc, access, busy.Milliseconds())
 }
 
 // init connects, checks the file is ours, switches it to WAL and migrates
 // it. A database already at this build's version is only read: opening for
-// a listing must work on a full disk. Without create, a file with no vaexp
+// a listing must work on a full disk. Unless creating, a file with no vaexp
 // schema is refused rather than given one.
-func (db *DB) init(create bool) error {
+func (db *DB) init(mode openMode) error {
 	ctx := context.Background()
 	db.sql.SetMaxIdleConns(4)
 	// The first statement reads the file header, so a corrupt file fails here.
@@ -143,8 +188,14 @@ func (db *DB) init(create bool) error {
 	if v > currentVersion() {
 		return newerSchemaError(v)
 	}
-	if v == 0 && !create {
+	if v == 0 && mode != openCreate {
 		return &PathError{Path: db.path, Err: fmt.Errorf("holds no vaexp runs (an empty file, or another program's database); point --db or %s at a tracker database, or train a run first", EnvDB)}
+	}
+	if mode == openReadOnly {
+		if v < currentVersion() {
+			return fmt.Errorf("schema version %d needs an upgrade to %d, which needs a writable disk", v, currentVersion())
+		}
+		return nil
 	}
 	if err := setWAL(ctx, db.sql); err != nil {
 		return err

@@ -39,14 +39,15 @@ func (a *app) openDB(create bool) (*tracker.DB, error) {
 
 // openDBFresh opens the database for reading run state and first marks runs
 // whose process died as killed, so listings never show a dead run as running.
+// Reading never depends on writing: when the marking fails (a full disk, a
+// read-only file system) the command goes on with a warning.
 func (a *app) openDBFresh() (*tracker.DB, error) {
 	db, err := a.openDB(false)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.MarkStale(staleAfter); err != nil {
-		db.Close()
-		return nil, err
+	if _, err := db.MarkStale(staleAfter); err != nil && a.stderr != nil {
+		fmt.Fprintf(a.stderr, "vaexp: warning: runs whose process has died may still show as running: %v\n", err)
 	}
 	return db, nil
 }

@@ -6,12 +6,16 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vaexp/vaexp/tracker"
 )
 
 // TestConcurrentResume starts two `train --resume 1` of one killed run at
@@ -112,5 +116,179 @@ func TestBadRunFolderStopsAtOnce(t *testing.T) {
 				t.Error("a database file was created for a usage mistake")
 			}
 		})
+	}
+}
+
+// fileSizeLimitMu serializes the windows in which this test process lowers
+// its own file size limit so that a child inherits it.
+var fileSizeLimitMu sync.Mutex
+
+// startWithFileLimit starts vaexp with RLIMIT_FSIZE set to limit bytes: every
+// write past that offset of any file fails with EFBIG, as writes fail on a
+// full disk. It needs no privileges (unlike mounting a small file system).
+// The child inherits the limit from this process, which lowers it only
+// around the fork.
+func startWithFileLimit(t *testing.T, limit uint64, bin string, args ...string) *proc {
+	t.Helper()
+	fileSizeLimitMu.Lock()
+	defer fileSizeLimitMu.Unlock()
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	lim := syscall.Rlimit{Cur: min(limit, old.Max), Max: old.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	return start(t, bin, args...)
+}
+
+// diskFullTrain is a run whose first checkpoint (8 steps in, ~7 MB) does not
+// fit: 2048 examples, batch 64, checkpoint every 8 steps.
+func diskFullTrain(db, runs string) []string {
+	return []string{"--db", db, "--out", runs, "train", "--limit", "2048", "--test-limit", "100", "--batch-size", "64",
+		"--epochs", "4", "--checkpoint-every", "8", "--samples", "0", "--quiet"}
+}
+
+// checkHonestFailure checks a training process that ran out of space: exit
+// 1, the run recorded as failed with its metrics (not left running), and no
+// partial checkpoint file left behind.
+func checkHonestFailure(t *testing.T, p *proc, dbPath, runs string) {
+	t.Helper()
+	if code := p.exitCode(t); code != 1 || lastLine(p.stdout.String()) != "run 1 failed" {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, p.stdout.String(), p.stderr.String())
+	}
+	db := openDBRead(t, dbPath)
+	r, err := db.Run(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != "failed" || !strings.Contains(r.Error, "checkpoint") || !strings.Contains(r.Error, "removed the partial checkpoint files") {
+		t.Errorf("run 1: status %s, error %q; want failed, naming the checkpoint save and the removed files", r.Status, r.Error)
+	}
+	if h, _ := db.MetricHistory(1, "train/loss"); len(h) < 8 {
+		t.Errorf("%d train/loss points recorded, want the 8 steps before the failed save", len(h))
+	}
+	left, _ := os.ReadDir(filepath.Join(runs, "1", "checkpoint"))
+	if len(left) != 0 {
+		t.Errorf("files left in the checkpoint folder: %v", names(left))
+	}
+}
+
+// openDBRead opens a database for the test's checks and closes it at the end.
+func openDBRead(t *testing.T, path string) *tracker.DB {
+	t.Helper()
+	db, err := tracker.OpenExisting(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestDiskFull runs out of space in the middle of a run, with a real file
+// size limit (always) and a real 1 MiB tmpfs (where mounting is permitted):
+// the run must end honestly (failed, or killed once space is back; never
+// 'running' forever), its partial checkpoint must be removed, and reading
+// (runs list) must work while nothing can be written.
+func TestDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and trains")
+	}
+	bin := buildVaexp(t)
+
+	t.Run("file size limit", func(t *testing.T) {
+		dir := t.TempDir()
+		dbPath, runs := filepath.Join(dir, "vaexp.db"), filepath.Join(dir, "runs")
+		// 1 MiB: the database and the run's log fit, the checkpoint does not.
+		p := startWithFileLimit(t, 1<<20, bin, diskFullTrain(dbPath, runs)...)
+		checkHonestFailure(t, p, dbPath, runs)
+
+		// With no byte writable, SQLite cannot even create its index file:
+		// listing must still work, reading the database as it is.
+		l := startWithFileLimit(t, 0, bin, "--db", dbPath, "runs", "list")
+		if code := l.exitCode(t); code != 0 || !regexp.MustCompile(`(?m)^1\s.*\sfailed\s`).MatchString(l.stdout.String()) {
+			t.Errorf("runs list with no writable byte: exit %d\n%s%s", code, l.stdout.String(), l.stderr.String())
+		}
+	})
+
+	t.Run("tmpfs", func(t *testing.T) {
+		mnt := t.TempDir()
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt).CombinedOutput(); err != nil {
+			t.Skipf("cannot mount a 1 MiB tmpfs here (%v: %s); the file size limit case covers the logic", err, strings.TrimSpace(string(out)))
+		}
+		t.Cleanup(func() {
+			if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+				t.Errorf("umount %s: %v %s", mnt, err, out)
+			}
+		})
+		dbPath, runs := filepath.Join(mnt, "vaexp.db"), filepath.Join(mnt, "runs")
+
+		// Everything on the small disk: the checkpoint does not fit.
+		checkHonestFailure(t, start(t, bin, diskFullTrain(dbPath, runs)...), dbPath, runs)
+
+		// The disk filled by something else: listing reads.
+		filler := filepath.Join(mnt, "filler")
+		fill(t, filler, 1<<30)
+		l := start(t, bin, "--db", dbPath, "runs", "list")
+		if code := l.exitCode(t); code != 0 || !strings.Contains(l.stdout.String(), "failed") {
+			t.Errorf("runs list on a full disk: exit %d\n%s%s", code, l.stdout.String(), l.stderr.String())
+		}
+		if err := os.Remove(filler); err != nil {
+			t.Fatal(err)
+		}
+
+		// The database's disk fills while a run trains (checkpoints go
+		// elsewhere): the run's last writes fail, the process exits with
+		// the run still marked running under its pid, and once there is
+		// space again the next listing finds it killed.
+		fresh := filepath.Join(mnt, "second.db")
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(mnt, &st); err != nil {
+			t.Fatal(err)
+		}
+		fill(t, filler, int64(st.Bavail)*st.Bsize-240<<10) // leave 240 KiB: room to start, not to finish
+		p := start(t, bin, diskFullTrain(fresh, t.TempDir())...)
+		if code := p.exitCode(t); code != 1 || !strings.Contains(p.stderr.String(), "could not be") {
+			t.Fatalf("exit %d, want 1 and a note of what could not be written\n%s", code, p.stderr.String())
+		}
+		statusLost := strings.Contains(p.stderr.String(), "could not be recorded")
+		t.Logf("the full disk stopped the run with: %s", lastLine(p.stderr.String()))
+		l = start(t, bin, "--db", fresh, "runs", "list")
+		if code := l.exitCode(t); code != 0 {
+			t.Errorf("runs list while the disk is full: exit %d\n%s", code, l.stderr.String())
+		}
+		if err := os.Remove(filler); err != nil {
+			t.Fatal(err)
+		}
+		l = start(t, bin, "--db", fresh, "runs", "list")
+		want := `(failed|killed)` // the status recorded, or found dead
+		if statusLost {
+			want = `killed` // as the message promised
+		}
+		if code := l.exitCode(t); code != 0 || !regexp.MustCompile(`(?m)^1\s.*\s`+want+`\s`).MatchString(l.stdout.String()) {
+			t.Errorf("runs list once space is back: exit %d, want run 1 %s\n%s%s\ntrain said:\n%s", code, want, l.stdout.String(), l.stderr.String(), p.stderr.String())
+		}
+	})
+}
+
+// fill writes zeros to path until the disk is full or max bytes are written.
+func fill(t *testing.T, path string, max int64) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	for n := int64(0); n < max; n += int64(len(buf)) {
+		if _, err := f.Write(buf[:min(int64(len(buf)), max-n)]); err != nil {
+			break // full
+		}
 	}
 }

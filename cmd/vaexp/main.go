@@ -94,6 +94,8 @@ type app struct {
 	outDir string
 	// command is the command line recorded with a training run.
 	command string
+	// stderr receives warnings that do not stop a command.
+	stderr io.Writer
 }
 
 // newRootCmd builds the whole command tree for the command-line arguments
@@ -112,6 +114,7 @@ func newRootCmd(args []string) *cobra.Command {
 		RunE:          groupRun,
 	}
 	root.CompletionOptions.HiddenDefaultCmd = true
+	root.PersistentPreRun = func(c *cobra.Command, _ []string) { a.stderr = c.ErrOrStderr() }
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see `%s --help`)", err, c.CommandPath())}
 	})
