@@ -265,6 +265,51 @@ func TestResumeSkipsInterruptedCheckpointSave(t *testing.T) {
 	}
 }
 
+// TestResumeFallsBackPastDamagedCheckpoint damages the newest checkpoint's
+// data file behind a complete .json (as a crash or a full disk at the wrong
+// moment, or a bad disk, leaves it): the resume must move it aside, resume
+// from the one before, and still record every step exactly once.
+func TestResumeFallsBackPastDamagedCheckpoint(t *testing.T) {
+	db := openDB(t)
+	out := t.TempDir()
+	spec := tinySpec(40)
+	spec.Train.CheckpointEvery = 10
+	ctx, cancel := context.WithCancel(context.Background())
+	res, _ := Run(ctx, spec, Options{DB: db, OutDir: out, OnStep: func(step int, _ map[string]float64) {
+		if step == 25 {
+			cancel()
+		}
+	}})
+	dir := filepath.Join(res.RunDir, "checkpoint")
+	names, err := checkpointNames(dir)
+	if err != nil || len(names) != 2 || !strings.HasSuffix(names[1], "step-00000025") {
+		t.Fatalf("checkpoints %v, %v: want steps 20 and 25", names, err)
+	}
+	bin := filepath.Join(dir, names[1]+".bin")
+	raw, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, raw[:len(raw)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resumed, err := Run(context.Background(), Spec{}, Options{DB: db, OutDir: out, Resume: res.RunID})
+	if err != nil || resumed.Steps != 40 || resumed.Status != "finished" {
+		t.Fatalf("resume past a damaged checkpoint: %+v, %v", resumed, err)
+	}
+	log, _ := os.ReadFile(filepath.Join(res.RunDir, "run.log"))
+	if !strings.Contains(string(log), "moved damaged checkpoint "+names[1]) || !strings.Contains(string(log), "from step 20") {
+		t.Errorf("run.log does not say the damaged checkpoint was moved aside and the run resumed from step 20:\n%s", log)
+	}
+	if _, err := os.Stat(filepath.Join(dir, damagedDir, names[1]+".bin")); err != nil {
+		t.Errorf("the damaged checkpoint was not kept in %s: %v", damagedDir, err)
+	}
+	h, _ := db.MetricHistory(res.RunID, "train/loss")
+	if len(h) != 40 || h[0].Step != 1 || h[39].Step != 40 {
+		t.Errorf("train/loss: %d points, want steps 1..40 once each", len(h))
+	}
+}
+
 // TestNewRunNeverReusesAFolder: a database deleted while its runs folder is
 // kept restarts ids at 1; the new run 1 must not load the old run 1's
 // checkpoint.

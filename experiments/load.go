@@ -6,7 +6,6 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
 
 	"github.com/vaexp/vaexp/plots"
 	"github.com/vaexp/vaexp/tracker"
@@ -50,7 +49,7 @@ func Load(db *tracker.DB, id int64) (*Trained, error) {
 	if _, err := dropIncompleteCheckpoints(ckptDir); err != nil {
 		return nil, fmt.Errorf("run %d checkpoint: %w", id, err)
 	}
-	ckpt, err := checkpoint.Build(store).Dir(ckptDir).Done()
+	ckpt, _, err := openCheckpoints(store, ckptDir, 0)
 	if err != nil {
 		return nil, fmt.Errorf("run %d checkpoint: %w", id, err)
 	}

@@ -294,7 +294,10 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 	for _, d := range dropped {
 		r.logf("dropped checkpoint %s: its save was interrupted", d)
 	}
-	ckpt, err := checkpoint.Build(store).Dir(ckptDir).Keep(2).Done()
+	ckpt, moved, err := openCheckpoints(store, ckptDir, 2)
+	for _, m := range moved {
+		r.logf("moved damaged checkpoint %s into %s; trying the one before", m, filepath.Join(ckptDir, damagedDir))
+	}
 	if err != nil {
 		return fmt.Errorf("checkpoint in %s: %w", r.dir, err)
 	}
