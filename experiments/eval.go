@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -68,6 +69,8 @@ type evaluator struct {
 	backend compute.Backend
 	store   *model.Store
 	m       vae.Model
+	// ctx, when set, stops an evaluation between batches.
+	ctx context.Context
 }
 
 func newEvaluator(backend compute.Backend, store *model.Store, m vae.Model) *evaluator {
@@ -127,6 +130,9 @@ func (e *evaluator) logLikelihood(set *imageSet, k, batchSize int, stream string
 func (e *evaluator) sumOver(exec *model.Exec, set *imageSet, batchSize int, stream string) (sums []float64, count int, err error) {
 	n := set.im.N
 	for start := 0; start < n; start += batchSize {
+		if e.ctx != nil && e.ctx.Err() != nil {
+			return nil, 0, e.ctx.Err()
+		}
 		idx := make([]int, batchSize)
 		valid := min(batchSize, n-start)
 		for i := range idx {

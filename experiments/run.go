@@ -325,6 +325,7 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 		r.rec.RunID(), spec.Family, r.train_.im.N, total, spec.Train.BatchSize, sched.stepsPerEpoch, r.backend.Name(), r.dir)
 
 	eval := newEvaluator(r.backend, store, m)
+	eval.ctx = ctx
 	loopStart := time.Now()
 	loopErr := r.loop(ctx, trainer, names, ckpt, sched, eval, start, total, res)
 	res.TrainTime = time.Since(loopStart)
@@ -360,10 +361,7 @@ func (r *runner) loop(ctx context.Context, trainer *train.Trainer, names *[]stri
 	for step := start; step < total; step++ {
 		if ctx.Err() != nil {
 			// Interrupted between steps: everything up to here is recorded; save it.
-			if err := saveCheckpoint(ckpt, ckpt.Dir()); err != nil {
-				return fmt.Errorf("save checkpoint on interrupt: %w", err)
-			}
-			return fmt.Errorf("interrupted at step %d (resume with --resume %d): %w", step, r.rec.RunID(), ctx.Err())
+			return r.interrupted(ckpt, step, ctx.Err())
 		}
 		batch := <-batches
 		began := time.Now()
@@ -392,8 +390,10 @@ func (r *runner) loop(ctx context.Context, trainer *train.Trainer, names *[]stri
 		terms := readTerms(out.metrics, *names) // filled when the first step built the graph
 		gstep := step + 1
 		if bad := nonFinite(terms); bad != "" {
-			return fmt.Errorf("loss is not finite at step %d (%s); lower --lr or check the data; the last checkpoint is kept, resume with --resume %d",
-				gstep, bad, r.rec.RunID())
+			// No resume advice: a resumed run keeps its learning rate and
+			// replays the same steps bit for bit, into the same NaN.
+			return fmt.Errorf("loss is not finite at step %d (%s); start a new run with a lower --lr (now %g) or check the data",
+				gstep, bad, spec.Train.LR)
 		}
 		if gstep%logEvery == 0 || gstep == total {
 			r.rec.LogMetrics(int64(gstep), prefixed("train/", terms))
@@ -405,6 +405,10 @@ func (r *runner) loop(ctx context.Context, trainer *train.Trainer, names *[]stri
 		epochEnd := gstep%sched.stepsPerEpoch == 0
 		if epochEnd && r.val != nil {
 			vals, err := eval.evaluate(r.val, spec.Eval.BatchSize, "binarize-val")
+			if ctx.Err() != nil {
+				// Interrupted while validating: keep this step's weights.
+				return r.interrupted(ckpt, gstep, ctx.Err())
+			}
 			if err != nil {
 				return err
 			}
@@ -428,6 +432,15 @@ func (r *runner) loop(ctx context.Context, trainer *train.Trainer, names *[]stri
 	return nil
 }
 
+// interrupted saves a checkpoint at step (everything up to it is recorded)
+// and returns the error that marks the run killed.
+func (r *runner) interrupted(ckpt *checkpoint.Handler, step int, cause error) error {
+	if err := saveCheckpoint(ckpt, ckpt.Dir()); err != nil {
+		return fmt.Errorf("save checkpoint on interrupt: %w", err)
+	}
+	return fmt.Errorf("interrupted at step %d (resume with --resume %d): %w", step, r.rec.RunID(), cause)
+}
+
 // stalled records a hung step: goroutines to the run log, status stalled.
 func (r *runner) stalled(step int, waited time.Duration) error {
 	r.logf("STALL: step %d has not finished after %s; goroutine dump follows; the run is resumable from its last checkpoint (--resume %d)",
@@ -446,15 +459,29 @@ func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res
 	spec := r.spec
 	step := int64(res.Steps)
 	res.Metrics = map[string]float64{}
+	// The evaluation, and above all the IWAE estimate, can take minutes: it
+	// stops at a signal like training does. The last checkpoint holds the
+	// trained weights, so a resume runs only the evaluation again.
+	interrupted := func(err error) error {
+		return fmt.Errorf("interrupted during the final evaluation (training is complete: --resume %d runs the evaluation again): %w", r.rec.RunID(), err)
+	}
 	test, err := eval.evaluate(r.test, spec.Eval.BatchSize, "binarize-test")
+	if eval.ctx != nil && eval.ctx.Err() != nil {
+		return interrupted(eval.ctx.Err())
+	}
 	if err != nil {
 		return err
 	}
 	for k, v := range test {
 		res.Metrics["test/"+k] = v
 	}
+	r.logf("test: %s", formatTerms(test))
 	if spec.Eval.IWAEK > 0 {
+		r.logf("test: estimating the log-likelihood with %d importance samples per example on %d examples", spec.Eval.IWAEK, r.test.im.N)
 		ll, ok, err := eval.logLikelihood(r.test, spec.Eval.IWAEK, spec.Eval.BatchSize, "binarize-test")
+		if eval.ctx != nil && eval.ctx.Err() != nil {
+			return interrupted(eval.ctx.Err())
+		}
 		if err != nil {
 			return err
 		}
@@ -470,7 +497,6 @@ func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res
 			"time/train_seconds":  res.TrainTime.Seconds(),
 		})
 	}
-	r.logf("test: %s", formatTerms(test))
 	if spec.Eval.Samples > 0 {
 		imgs, err := generate(r.backend, store, m, spec.Eval.Samples, spec.Shape().Classes)
 		if err != nil {

@@ -292,3 +292,56 @@ func fill(t *testing.T, path string, max int64) {
 		}
 	}
 }
+
+// TestSignalDuringFinalEvaluation interrupts the importance-sampled
+// log-likelihood estimate at the end of a run, a phase that can take
+// minutes: the signal must stop it promptly, mark the run killed, and a
+// resume must run the evaluation again and finish.
+func TestSignalDuringFinalEvaluation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and trains")
+	}
+	bin := buildVaexp(t)
+	dir := t.TempDir()
+	dbPath, runs := filepath.Join(dir, "vaexp.db"), filepath.Join(dir, "runs")
+	p := start(t, bin, "--db", dbPath, "--out", runs, "train", "--limit", "256", "--test-limit", "20", "--batch-size", "64",
+		"--steps", "4", "--iwae-k", "2000", "--samples", "0", "--quiet")
+	logPath := filepath.Join(runs, "1", "run.log")
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if log, _ := os.ReadFile(logPath); strings.Contains(string(log), "estimating the log-likelihood") {
+			break
+		}
+		select {
+		case err := <-p.done:
+			p.done <- err
+			t.Fatalf("the run ended before its IWAE estimate could be interrupted\n%s%s", p.stdout.String(), p.stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the run did not reach its IWAE estimate within 2 minutes")
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // well into the estimate
+	signalled := time.Now()
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		p.done <- err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("SIGINT during the final evaluation: still running after 30 s\n%s", p.stderr.String())
+	}
+	t.Logf("stopped %v after SIGINT", time.Since(signalled).Round(time.Millisecond))
+	msg := lastLine(p.stderr.String())
+	if code := p.exitCode(t); code != 1 || lastLine(p.stdout.String()) != "run 1 killed" ||
+		!strings.Contains(msg, "final evaluation") || !strings.Contains(msg, "--resume 1") {
+		t.Fatalf("exit %d, stdout %q, message %q: want 1, run 1 killed, and how to run the evaluation again", code, lastLine(p.stdout.String()), msg)
+	}
+
+	stdout, stderr, code := runVaexp(t, bin, "--db", dbPath, "train", "--resume", "1", "--quiet")
+	if code != 0 || lastLine(stdout) != "run 1 finished" || !strings.Contains(stdout, "test/iwae_nll") {
+		t.Fatalf("resume after an interrupted evaluation: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
