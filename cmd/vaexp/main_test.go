@@ -548,13 +548,18 @@ func TestPlotPanels(t *testing.T) {
 		}
 	}
 	rec.LogMetrics(steps, map[string]float64{"test/recon": 96, "test/kl": 24.5, "test/loss": 120.5, "test/nelbo": 120.5, "test/iwae_nll": 115})
+	// Single values with no curve to read them against: text, not panels.
+	rec.LogMetrics(steps, map[string]float64{"time/median_step_ms": 5.75, "time/train_seconds": 12.5})
 	if err := rec.Finish(tracker.StatusFinished, nil); err != nil {
 		t.Fatal(err)
 	}
 
-	panels, smooth, err := metricPanels(db, 1)
+	panels, notes, smooth, err := metricPanels(db, 1)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := []string{"time/median_step_ms = 5.75", "time/train_seconds = 12.5"}; !slices.Equal(notes, want) {
+		t.Errorf("notes %q, want %q: single values are written as text", notes, want)
 	}
 	var titles []string
 	for _, p := range panels {
