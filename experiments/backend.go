@@ -10,6 +10,9 @@ import (
 	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/go-xla/compute/xla"
 	_ "github.com/gomlx/gomlx/backends/default" // registers XLA for users who have its plugin
+
+	// Its init repairs SIMD switches GoMLX would panic on, before GoMLX reads them.
+	_ "github.com/vaexp/vaexp/experiments/simd"
 )
 
 // SIMDEnabled reports whether this binary was built with GOEXPERIMENT=simd.

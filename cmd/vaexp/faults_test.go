@@ -345,3 +345,17 @@ func TestSignalDuringFinalEvaluation(t *testing.T) {
 		t.Fatalf("resume after an interrupted evaluation: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// TestInvalidSIMDSwitch: GoMLX panics at start-up, with a stack trace, on a
+// SIMD switch it cannot read; vaexp must say so in one line and go on.
+func TestInvalidSIMDSwitch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	cmd := exec.Command(buildVaexp(t), "version")
+	cmd.Env = append(os.Environ(), "GOMLX_GO_SIMD_AVX512=maybe")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `GOMLX_GO_SIMD_AVX512="maybe" is not true or false`) || strings.Contains(string(out), "panic") {
+		t.Errorf("GOMLX_GO_SIMD_AVX512=maybe vaexp version: %v\n%s", err, out)
+	}
+}

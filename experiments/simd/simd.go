@@ -80,14 +80,8 @@ func Describe() string {
 func BenchHeader() string { return fmt.Sprintf("simd: %s", Path()) }
 
 // envOff reports whether the environment switches a path off, with GoMLX's
-// spelling of false (an invalid value makes GoMLX itself panic at start-up).
-func envOff(env string) bool {
-	switch strings.ToLower(os.Getenv(env)) {
-	case "0", "false", "f", "no", "off", "disabled":
-		return true
-	}
-	return false
-}
+// spellings of false (init removes values GoMLX cannot read).
+func envOff(env string) bool { return falseSpellings[strings.ToLower(os.Getenv(env))] }
 
 // allowed reports whether the CPU has the path's instructions and the
 // environment leaves it on.
