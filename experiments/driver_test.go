@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vaexp/vaexp/tracker"
 )
 
 // tinySpec is a run of a few dozen steps on a small MNIST subset.
@@ -350,5 +352,48 @@ func TestMedian(t *testing.T) {
 		if !slices.Equal(in, c.in) {
 			t.Errorf("median reordered its input %v", in)
 		}
+	}
+}
+
+// TestRunFolderFromAnywhere: a run started with a relative --out must be
+// resumable and loadable from another working directory. New runs record
+// their folder absolute; a folder recorded relative (by older builds) is
+// found beside the database.
+func TestRunFolderFromAnywhere(t *testing.T) {
+	home := t.TempDir()
+	db, err := tracker.Open(filepath.Join(home, "vaexp.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	t.Chdir(home)
+	res, err := Run(context.Background(), tinySpec(8), Options{DB: db, OutDir: "runs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run, _ := db.Run(res.RunID); !filepath.IsAbs(run.RunDir) {
+		t.Errorf("run folder recorded as %q, want an absolute path", run.RunDir)
+	}
+	// Record it the way older builds did.
+	if err := db.SetStatus(res.RunID, tracker.StatusKilled, ""); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := db.ClaimRun(res.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.SetRunDir(filepath.Join("runs", "1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Finish(tracker.StatusFinished, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	tr, err := Load(db, res.RunID)
+	if err != nil {
+		t.Fatalf("load a run recorded with a relative folder, from elsewhere: %v", err)
+	}
+	if tr.Dir != filepath.Join(home, "runs", "1") {
+		t.Errorf("run folder resolved to %s", tr.Dir)
 	}
 }

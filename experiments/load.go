@@ -29,7 +29,11 @@ func Load(db *tracker.DB, id int64) (*Trained, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := loadRunSpec(run)
+	dir, err := runFolder(db, run)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := loadRunSpec(dir, id)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +49,7 @@ func Load(db *tracker.DB, id int64) (*Trained, error) {
 	if err := store.SetRNGStateFromSeed(spec.Seed); err != nil {
 		return nil, err
 	}
-	ckptDir := filepath.Join(run.RunDir, "checkpoint")
+	ckptDir := filepath.Join(dir, "checkpoint")
 	if _, err := dropIncompleteCheckpoints(ckptDir); err != nil {
 		return nil, fmt.Errorf("run %d checkpoint: %w", id, err)
 	}
@@ -54,9 +58,9 @@ func Load(db *tracker.DB, id int64) (*Trained, error) {
 		return nil, fmt.Errorf("run %d checkpoint: %w", id, err)
 	}
 	if ok, err := ckpt.HasCheckpoints(); err != nil || !ok {
-		return nil, fmt.Errorf("run %d has no checkpoint in %s (it stopped before its first save)", id, filepath.Join(run.RunDir, "checkpoint"))
+		return nil, fmt.Errorf("run %d has no checkpoint in %s (it stopped before its first save)", id, ckptDir)
 	}
-	return &Trained{RunID: id, Dir: run.RunDir, Spec: spec, Model: cfg.Build(spec.Shape()), Store: store, Backend: backend}, nil
+	return &Trained{RunID: id, Dir: dir, Spec: spec, Model: cfg.Build(spec.Shape()), Store: store, Backend: backend}, nil
 }
 
 // Generate draws n samples (pixel means), labels cycling 0..9 for conditional families.

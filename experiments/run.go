@@ -102,8 +102,10 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 		if run.Status == "finished" {
 			return res, fmt.Errorf("run %d already finished; start a new run instead of --resume", run.ID)
 		}
-		runDir = run.RunDir
-		if spec, err = loadRunSpec(run); err != nil {
+		if runDir, err = runFolder(opts.DB, run); err != nil {
+			return res, err
+		}
+		if spec, err = loadRunSpec(runDir, run.ID); err != nil {
 			return res, err
 		}
 	}
@@ -129,6 +131,10 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 	}
 	if r.backend, err = NewBackend(); err != nil {
 		return res, err
+	}
+	if ctx.Err() != nil {
+		// A signal while the data loaded: stop before anything is recorded.
+		return res, fmt.Errorf("interrupted before the run started; nothing was recorded: %w", ctx.Err())
 	}
 	if opts.Resume != 0 {
 		// Atomic: of two resumes of one run, one claims it, the other is

@@ -107,6 +107,11 @@ func makeRunDir(out string, id int64) (string, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return "", outDirError(out, err)
 	}
+	// Recorded absolute, so that the run can be resumed and sampled from
+	// any working directory.
+	if abs, err := filepath.Abs(out); err == nil {
+		out = abs
+	}
 	for n := 1; n <= maxRunDirSuffix; n++ {
 		dir := filepath.Join(out, fmt.Sprint(id))
 		if n > 1 {
@@ -124,17 +129,40 @@ func makeRunDir(out string, id int64) (string, error) {
 		id, out, id, out, id, maxRunDirSuffix, out)
 }
 
+// runFolder returns the folder of a recorded run. New runs record an
+// absolute path; older ones recorded the path as given ("runs/3"), relative
+// to the working directory of the command that started them, which is
+// usually the database's folder: a relative path that does not exist here is
+// looked for there, so a run can be resumed or sampled from anywhere.
+func runFolder(db *tracker.DB, run tracker.Run) (string, error) {
+	if run.RunDir == "" {
+		return "", fmt.Errorf("run %d has no folder recorded (it failed before training started): start a new run instead", run.ID)
+	}
+	dir := run.RunDir
+	if !filepath.IsAbs(dir) {
+		if _, err := os.Stat(dir); err != nil {
+			if alt := filepath.Join(filepath.Dir(db.Path()), dir); alt != dir {
+				if _, err := os.Stat(alt); err == nil {
+					dir = alt
+				}
+			}
+		}
+	}
+	return dir, nil
+}
+
 // loadRunSpec reads the spec a recorded run was started with, from its
 // folder. A missing or broken file is a failure of that run's folder, not
 // of the command line: the error is never a *SpecError.
-func loadRunSpec(run tracker.Run) (Spec, error) {
-	if run.RunDir == "" {
-		return Spec{}, fmt.Errorf("run %d has no folder recorded (it failed before training started): start a new run instead", run.ID)
-	}
-	path := filepath.Join(run.RunDir, "spec.yaml")
-	spec, err := LoadSpec(path)
+func loadRunSpec(dir string, id int64) (Spec, error) {
+	path := filepath.Join(dir, "spec.yaml")
+	raw, err := os.ReadFile(path)
 	if err != nil {
-		return Spec{}, fmt.Errorf("run %d: its spec %s cannot be read: %s (was the run folder moved or edited?)", run.ID, path, err.Error())
+		return Spec{}, fmt.Errorf("run %d: its spec %s cannot be read (%v): was its folder moved or deleted?", id, path, unwrapPath(err))
+	}
+	spec, err := ParseSpec(path, raw)
+	if err != nil {
+		return Spec{}, fmt.Errorf("run %d: its spec %s was edited and no longer parses: %s", id, path, err.Error())
 	}
 	return spec, nil
 }
