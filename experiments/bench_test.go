@@ -2,7 +2,6 @@ package experiments
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -19,16 +18,9 @@ import (
 	"github.com/vaexp/vaexp/variants"
 )
 
-// TestMain prints which SIMD kernels the backend uses ("simd: avx512") as a
-// configuration line before benchmark results, beside go test's "cpu:" line:
-// figures from the AVX-512 and AVX2 paths must not be compared unawares.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
-		fmt.Println(simd.BenchHeader())
-	}
-	os.Exit(m.Run())
-}
+// TestMain prints which SIMD kernels the backend uses ("simd: avx512") above
+// benchmark results, beside go test's "cpu:" line.
+func TestMain(m *testing.M) { os.Exit(simd.TestMain(m)) }
 
 // BenchmarkTrainStep times one training step (forward, backward, Adam) of
 // every registered family at batch 128 on real MNIST, per architecture:

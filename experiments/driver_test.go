@@ -232,20 +232,30 @@ func TestValidationSeesCurrentWeights(t *testing.T) {
 	}
 }
 
-// TestResumeSkipsInterruptedCheckpointSave simulates a process killed in the
-// middle of a checkpoint save (an empty .json beside a truncated .bin, as
-// GoMLX's Save leaves them) and checks the resume uses the previous one.
-func TestResumeSkipsInterruptedCheckpointSave(t *testing.T) {
-	db := openDB(t)
-	out := t.TempDir()
+// interruptedRun is a run of 40 steps, checkpointed every 10, interrupted
+// (as Ctrl-C does) after step 25: it has checkpoints at steps 20 and 25.
+func interruptedRun(t *testing.T, db *tracker.DB, out string) Result {
+	t.Helper()
 	spec := tinySpec(40)
 	spec.Train.CheckpointEvery = 10
 	ctx, cancel := context.WithCancel(context.Background())
-	res, _ := Run(ctx, spec, Options{DB: db, OutDir: out, OnStep: func(step int, _ map[string]float64) {
+	res, err := Run(ctx, spec, Options{DB: db, OutDir: out, OnStep: func(step int, _ map[string]float64) {
 		if step == 25 {
 			cancel()
 		}
 	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	return res
+}
+
+// TestResumeSkipsInterruptedCheckpointSave simulates a process killed in the
+// middle of a checkpoint save (an empty .json beside a truncated .bin, as
+// GoMLX's Save leaves them) and checks the resume uses the previous one.
+func TestResumeSkipsInterruptedCheckpointSave(t *testing.T) {
+	db, out := openDB(t), t.TempDir()
+	res := interruptedRun(t, db, out)
 	dir := filepath.Join(res.RunDir, "checkpoint")
 	bad := filepath.Join(dir, "checkpoint-n0000099-20991231-000000-step-00000030")
 	if err := os.WriteFile(bad+".bin", []byte("PK\x03\x04truncated"), 0o644); err != nil {
@@ -272,16 +282,8 @@ func TestResumeSkipsInterruptedCheckpointSave(t *testing.T) {
 // moment, or a bad disk, leaves it): the resume must move it aside, resume
 // from the one before, and still record every step exactly once.
 func TestResumeFallsBackPastDamagedCheckpoint(t *testing.T) {
-	db := openDB(t)
-	out := t.TempDir()
-	spec := tinySpec(40)
-	spec.Train.CheckpointEvery = 10
-	ctx, cancel := context.WithCancel(context.Background())
-	res, _ := Run(ctx, spec, Options{DB: db, OutDir: out, OnStep: func(step int, _ map[string]float64) {
-		if step == 25 {
-			cancel()
-		}
-	}})
+	db, out := openDB(t), t.TempDir()
+	res := interruptedRun(t, db, out)
 	dir := filepath.Join(res.RunDir, "checkpoint")
 	names, err := checkpointNames(dir)
 	if err != nil || len(names) != 2 || !strings.HasSuffix(names[1], "step-00000025") {

@@ -1,8 +1,6 @@
 package vae
 
 import (
-	"flag"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -23,16 +21,9 @@ import (
 	"github.com/vaexp/vaexp/experiments/simd"
 )
 
-// TestMain prints which SIMD kernels the backend uses ("simd: avx512") as a
-// configuration line before benchmark results, beside go test's "cpu:" line:
-// figures from the AVX-512 and AVX2 paths must not be compared unawares.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
-		fmt.Println(simd.BenchHeader())
-	}
-	os.Exit(m.Run())
-}
+// TestMain prints which SIMD kernels the backend uses ("simd: avx512") above
+// benchmark results, beside go test's "cpu:" line.
+func TestMain(m *testing.M) { os.Exit(simd.TestMain(m)) }
 
 // convBenchVariant is one way of building the small conv VAE's networks.
 type convBenchVariant struct {

@@ -22,12 +22,8 @@ import (
 // the same moment: exactly one may run it, and the other must say which
 // process (pid and host) holds it, without writing to the run's log.
 func TestConcurrentResume(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and trains")
-	}
-	bin := buildVaexp(t)
-	dir := t.TempDir()
-	dbPath, runs := filepath.Join(dir, "vaexp.db"), filepath.Join(dir, "runs")
+	bin := needBinary(t, "builds the binary and trains")
+	dbPath, runs := freshPaths(t)
 	p := start(t, bin, trainArgs(dbPath, runs, 12)...)
 	waitTraining(t, p, dbPath, filepath.Join(runs, "1"), 12)
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
@@ -77,10 +73,7 @@ func TestConcurrentResume(t *testing.T) {
 // 100% CPU, deaf to SIGTERM. It must stop at once with a usage error naming
 // the path, and record nothing.
 func TestBadRunFolderStopsAtOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildVaexp(t)
+	bin := needBinary(t, "builds the binary")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "notes.txt")
 	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
@@ -197,14 +190,10 @@ func openDBRead(t *testing.T, path string) *tracker.DB {
 // 'running' forever), its partial checkpoint must be removed, and reading
 // (runs list) must work while nothing can be written.
 func TestDiskFull(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and trains")
-	}
-	bin := buildVaexp(t)
+	bin := needBinary(t, "builds the binary and trains")
 
 	t.Run("file size limit", func(t *testing.T) {
-		dir := t.TempDir()
-		dbPath, runs := filepath.Join(dir, "vaexp.db"), filepath.Join(dir, "runs")
+		dbPath, runs := freshPaths(t)
 		// 1 MiB: the database and the run's log fit, the checkpoint does not.
 		p := startWithFileLimit(t, 1<<20, bin, diskFullTrain(dbPath, runs)...)
 		checkHonestFailure(t, p, dbPath, runs)
@@ -298,12 +287,8 @@ func fill(t *testing.T, path string, max int64) {
 // minutes: the signal must stop it promptly, mark the run killed, and a
 // resume must run the evaluation again and finish.
 func TestSignalDuringFinalEvaluation(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and trains")
-	}
-	bin := buildVaexp(t)
-	dir := t.TempDir()
-	dbPath, runs := filepath.Join(dir, "vaexp.db"), filepath.Join(dir, "runs")
+	bin := needBinary(t, "builds the binary and trains")
+	dbPath, runs := freshPaths(t)
 	p := start(t, bin, "--db", dbPath, "--out", runs, "train", "--limit", "256", "--test-limit", "20", "--batch-size", "64",
 		"--steps", "4", "--iwae-k", "2000", "--samples", "0", "--quiet")
 	logPath := filepath.Join(runs, "1", "run.log")
@@ -349,10 +334,7 @@ func TestSignalDuringFinalEvaluation(t *testing.T) {
 // TestInvalidSIMDSwitch: GoMLX panics at start-up, with a stack trace, on a
 // SIMD switch it cannot read; vaexp must say so in one line and go on.
 func TestInvalidSIMDSwitch(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	cmd := exec.Command(buildVaexp(t), "version")
+	cmd := exec.Command(needBinary(t, "builds the binary"), "version")
 	cmd.Env = append(os.Environ(), "GOMLX_GO_SIMD_AVX512=maybe")
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), `GOMLX_GO_SIMD_AVX512="maybe" is not true or false`) || strings.Contains(string(out), "panic") {

@@ -53,6 +53,23 @@ func buildVaexp(t *testing.T) string {
 	return b.path
 }
 
+// needBinary skips a test in -short mode (it builds the binary and runs
+// real processes) and returns the binary.
+func needBinary(t *testing.T, why string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip(why)
+	}
+	return buildVaexp(t)
+}
+
+// freshPaths returns a database path and a runs folder in a new temporary
+// folder.
+func freshPaths(t *testing.T) (dbPath, runs string) {
+	dir := t.TempDir()
+	return filepath.Join(dir, "vaexp.db"), filepath.Join(dir, "runs")
+}
+
 // proc is one vaexp process started by a test.
 type proc struct {
 	cmd            *exec.Cmd
@@ -211,14 +228,10 @@ func checkResumed(t *testing.T, db *tracker.DB, stdout, stderr string, code, tot
 // then listed as killed, and resumes it to the end with every step logged
 // exactly once.
 func TestKillAndResume(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and trains for a while")
-	}
-	bin := buildVaexp(t)
+	bin := needBinary(t, "builds the binary and trains for a while")
 
 	t.Run("SIGKILL", func(t *testing.T) {
-		dir := t.TempDir()
-		dbPath, runs := filepath.Join(dir, "vaexp.db"), filepath.Join(dir, "runs")
+		dbPath, runs := freshPaths(t)
 		const total = 4 * 32
 		p := start(t, bin, trainArgs(dbPath, runs, 4)...)
 		db := waitTraining(t, p, dbPath, filepath.Join(runs, "1"), 12)
@@ -264,8 +277,7 @@ func TestKillAndResume(t *testing.T) {
 	})
 
 	t.Run("SIGINT", func(t *testing.T) {
-		dir := t.TempDir()
-		dbPath, runs := filepath.Join(dir, "vaexp.db"), filepath.Join(dir, "runs")
+		dbPath, runs := freshPaths(t)
 		const total = 2 * 32
 		p := start(t, bin, trainArgs(dbPath, runs, 2)...)
 		db := waitTraining(t, p, dbPath, filepath.Join(runs, "1"), 12)

@@ -12,6 +12,7 @@
 package simd
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -78,6 +79,20 @@ func Describe() string {
 // BenchHeader is a benchmark configuration line ("simd: avx512"), which
 // benchstat reads like the "cpu:" line `go test -bench` prints.
 func BenchHeader() string { return fmt.Sprintf("simd: %s", Path()) }
+
+// TestMain runs a test binary's tests and benchmarks (m is its *testing.M)
+// and returns the exit status; when benchmarks were asked for, it first
+// prints BenchHeader, so that figures from the AVX-512 and AVX2 paths are
+// never compared unawares. A package's TestMain is then
+//
+//	func TestMain(m *testing.M) { os.Exit(simd.TestMain(m)) }
+func TestMain(m interface{ Run() int }) int {
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
+		fmt.Println(BenchHeader())
+	}
+	return m.Run()
+}
 
 // envOff reports whether the environment switches a path off, with GoMLX's
 // spellings of false (init removes values GoMLX cannot read).
