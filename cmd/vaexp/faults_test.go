@@ -57,6 +57,7 @@ func TestConcurrentResume(t *testing.T) {
 	if lastLine(w.stdout.String()) != "run 1 finished" {
 		t.Errorf("the winner did not finish the run:\n%s%s", w.stdout.String(), w.stderr.String())
 	}
+	t.Logf("the loser said: %s", lastLine(l.stderr.String()))
 	holder := fmt.Sprintf("process %d on %s", w.cmd.Process.Pid, host)
 	if msg := l.stderr.String(); !strings.Contains(msg, holder) || !strings.HasPrefix(lastLine(msg), "vaexp: ") {
 		t.Errorf("the loser's message does not name the holder (%s):\n%s", holder, msg)
@@ -318,8 +319,8 @@ func TestSignalDuringFinalEvaluation(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("SIGINT during the final evaluation: still running after 30 s\n%s", p.stderr.String())
 	}
-	t.Logf("stopped %v after SIGINT", time.Since(signalled).Round(time.Millisecond))
 	msg := lastLine(p.stderr.String())
+	t.Logf("stopped %v after SIGINT: %s", time.Since(signalled).Round(time.Millisecond), msg)
 	if code := p.exitCode(t); code != 1 || lastLine(p.stdout.String()) != "run 1 killed" ||
 		!strings.Contains(msg, "final evaluation") || !strings.Contains(msg, "--resume 1") {
 		t.Fatalf("exit %d, stdout %q, message %q: want 1, run 1 killed, and how to run the evaluation again", code, lastLine(p.stdout.String()), msg)
