@@ -9,7 +9,7 @@ BIN     := bin/vaexp
 OUT     ?= out
 DB      ?= vaexp.db
 
-.PHONY: all build quickstart test test-long bench classifier clean notebook-install notebooks
+.PHONY: all build quickstart test test-avx2 test-long bench classifier clean notebook-install notebooks
 
 all: build
 
@@ -31,6 +31,11 @@ test:
 	$(GO) vet ./...
 	$(GO) test -timeout 40m ./...
 	notebooks/ci.sh
+
+## test-avx2: the model tests again on the Go backend's AVX2 kernels (what CPUs without AVX-512 run);
+## floats differ from the AVX-512 path in the last bits. CI runs it after `test`.
+test-avx2:
+	GOMLX_GO_SIMD_AVX512=false $(GO) test -count=1 -timeout 30m ./vae/... ./variants/... ./experiments/...
 
 ## notebook-install: build GoNB and register the gonb kernel for this checkout (once; idempotent).
 notebook-install:

@@ -21,6 +21,8 @@ torch_epoch() {
   bench/pytorch/run.sh --epochs 1 --json 2>/dev/null | python3 -c 'import json,sys; r=json.loads(sys.stdin.readlines()[-1]); print(r["median_step_ms"], r["epoch_seconds"][0])'
 }
 
+# The CPU class the figures belong to: the Go backend's AVX-512 and AVX2 kernels differ a lot in speed.
+bin/bench-simd.test -test.run xxx -test.bench NONE 2>/dev/null | grep -E '^(simd|cpu):' >&2 || true
 printf "%-8s %-6s %14s %10s\n" round impl median_step_ms epoch_s
 for r in $(seq "$rounds"); do
   read -r ms s < <(vaexp_epoch bin/bench-simd.test);  printf "%-8s %-6s %14s %10s\n" "$r" simd "$ms" "$s"

@@ -8,7 +8,11 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/gobackend"
+	"github.com/gomlx/go-xla/compute/xla"
 	_ "github.com/gomlx/gomlx/backends/default" // registers XLA for users who have its plugin
+
+	// Its init repairs SIMD switches GoMLX would panic on, before GoMLX reads them.
+	_ "github.com/vaexp/vaexp/experiments/simd"
 )
 
 // SIMDEnabled reports whether this binary was built with GOEXPERIMENT=simd.
@@ -49,10 +53,11 @@ func NewBackend() (backend compute.Backend, err error) {
 		_, opts, _ := strings.Cut(config, ":")
 		return gobackend.New(opts)
 	}
-	if os.Getenv("GOMLX_NO_AUTO_INSTALL") == "" {
-		// No run may wait on a download: the user installs the plugin explicitly.
-		_ = os.Setenv("GOMLX_NO_AUTO_INSTALL", "1")
-	}
+	// No run may wait on a download: the user installs the plugin
+	// explicitly. go-xla reads GOMLX_NO_AUTO_INSTALL once, when the program
+	// starts, so setting the variable here would be too late: switch the
+	// installer off directly.
+	xla.EnableAutoInstall(false)
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)

@@ -35,4 +35,9 @@ func TestXLAWithoutPluginFailsFast(t *testing.T) {
 	if !strings.Contains(err.Error(), "GOMLX_BACKEND") || !strings.Contains(err.Error(), "pure-Go backend") {
 		t.Errorf("error %q should name GOMLX_BACKEND and the fix", err)
 	}
+	// Never a download: go-xla reads GOMLX_NO_AUTO_INSTALL only at start-up,
+	// so the backend must switch its installer off itself.
+	if strings.Contains(err.Error(), "auto-install") || strings.Contains(err.Error(), "fetch") {
+		t.Errorf("error %q: the XLA backend tried to download its plugin", err)
+	}
 }

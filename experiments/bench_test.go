@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -12,8 +13,13 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/vaexp/vaexp/experiments/data"
+	"github.com/vaexp/vaexp/experiments/simd"
 	"github.com/vaexp/vaexp/variants"
 )
+
+// TestMain prints which SIMD kernels the backend uses ("simd: avx512") above
+// benchmark results, beside go test's "cpu:" line.
+func TestMain(m *testing.M) { os.Exit(simd.TestMain(m)) }
 
 // BenchmarkTrainStep times one training step (forward, backward, Adam) of
 // every registered family at batch 128 on real MNIST, per architecture:

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -26,6 +27,8 @@ type evaluator struct {
 	backend compute.Backend
 	store   *model.Store
 	m       vae.Model
+	// ctx, when set, stops an evaluation between batches.
+	ctx context.Context
 }
 
 func newEvaluator(backend compute.Backend, store *model.Store, m vae.Model) *evaluator {
@@ -85,6 +88,9 @@ func (e *evaluator) logLikelihood(set *exampleSet, k, batchSize int, stream stri
 func (e *evaluator) sumOver(exec *model.Exec, set *exampleSet, batchSize int, stream string) (sums []float64, count int, err error) {
 	n := set.len()
 	for start := 0; start < n; start += batchSize {
+		if e.ctx != nil && e.ctx.Err() != nil {
+			return nil, 0, e.ctx.Err()
+		}
 		idx := make([]int, batchSize)
 		valid := min(batchSize, n-start)
 		for i := range idx {

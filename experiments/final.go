@@ -19,15 +19,29 @@ func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res
 	spec := r.spec
 	step := int64(res.Steps)
 	res.Metrics = map[string]float64{}
+	// The evaluation, and above all the IWAE estimate, can take minutes: it
+	// stops at a signal like training does. The last checkpoint holds the
+	// trained weights, so a resume runs only the evaluation again.
+	interrupted := func(err error) error {
+		return fmt.Errorf("interrupted during the final evaluation (training is complete: --resume %d runs the evaluation again): %w", r.rec.RunID(), err)
+	}
 	test, err := eval.evaluate(r.test, spec.Eval.BatchSize, "binarize-test")
+	if eval.ctx != nil && eval.ctx.Err() != nil {
+		return interrupted(eval.ctx.Err())
+	}
 	if err != nil {
 		return err
 	}
 	for k, v := range test {
 		res.Metrics["test/"+k] = v
 	}
+	r.logf("test: %s", formatTerms(test))
 	if spec.Eval.IWAEK > 0 {
+		r.logf("test: estimating the log-likelihood with %d importance samples per example on %d examples", spec.Eval.IWAEK, r.test.len())
 		ll, ok, err := eval.logLikelihood(r.test, spec.Eval.IWAEK, spec.Eval.BatchSize, "binarize-test")
+		if eval.ctx != nil && eval.ctx.Err() != nil {
+			return interrupted(eval.ctx.Err())
+		}
 		if err != nil {
 			return err
 		}
@@ -43,7 +57,6 @@ func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res
 			"time/train_seconds":  res.TrainTime.Seconds(),
 		})
 	}
-	r.logf("test: %s", formatTerms(test))
 	if err := r.samples(store, m, step); err != nil {
 		return err
 	}

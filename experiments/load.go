@@ -6,7 +6,6 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
 
 	"github.com/vaexp/vaexp/experiments/data"
 	"github.com/vaexp/vaexp/plots"
@@ -33,16 +32,17 @@ func Load(db *tracker.DB, id int64) (*Trained, error) {
 	if err != nil {
 		return nil, err
 	}
-	if run.RunDir == "" {
-		return nil, fmt.Errorf("run %d has no folder recorded (it failed before training started)", id)
-	}
-	spec, err := LoadSpec(filepath.Join(run.RunDir, "spec.yaml"))
+	dir, err := runFolder(db, run)
 	if err != nil {
-		return nil, fmt.Errorf("run %d: %w", id, err)
+		return nil, err
+	}
+	spec, err := loadRunSpec(dir, id)
+	if err != nil {
+		return nil, err
 	}
 	cfg, err := spec.Validate()
 	if err != nil {
-		return nil, fmt.Errorf("run %d: %w", id, err)
+		return nil, fmt.Errorf("run %d: its spec is not valid for this vaexp build: %s", id, err.Error())
 	}
 	desc, err := spec.Dataset()
 	if err != nil {
@@ -56,18 +56,18 @@ func Load(db *tracker.DB, id int64) (*Trained, error) {
 	if err := store.SetRNGStateFromSeed(spec.Seed); err != nil {
 		return nil, err
 	}
-	ckptDir := filepath.Join(run.RunDir, "checkpoint")
+	ckptDir := filepath.Join(dir, "checkpoint")
 	if _, err := dropIncompleteCheckpoints(ckptDir); err != nil {
 		return nil, fmt.Errorf("run %d checkpoint: %w", id, err)
 	}
-	ckpt, err := checkpoint.Build(store).Dir(ckptDir).Done()
+	ckpt, _, err := openCheckpoints(store, ckptDir, 0)
 	if err != nil {
 		return nil, fmt.Errorf("run %d checkpoint: %w", id, err)
 	}
 	if ok, err := ckpt.HasCheckpoints(); err != nil || !ok {
-		return nil, fmt.Errorf("run %d has no checkpoint in %s (it stopped before its first save)", id, filepath.Join(run.RunDir, "checkpoint"))
+		return nil, fmt.Errorf("run %d has no checkpoint in %s (it stopped before its first save)", id, ckptDir)
 	}
-	return &Trained{RunID: id, Dir: run.RunDir, Spec: spec, Data: desc, Model: cfg.Build(spec.DataInfo(desc)), Store: store, Backend: backend}, nil
+	return &Trained{RunID: id, Dir: dir, Spec: spec, Data: desc, Model: cfg.Build(spec.DataInfo(desc)), Store: store, Backend: backend}, nil
 }
 
 // Generate draws n samples (pixel means), labels cycling 0, 1, ... for conditional families.

@@ -38,17 +38,17 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 	for _, d := range dropped {
 		r.logf("dropped checkpoint %s: its save was interrupted", d)
 	}
-	ckpt, err := checkpoint.Build(store).Dir(ckptDir).Keep(2).Done()
+	ckpt, moved, err := openCheckpoints(store, ckptDir, 2)
+	for _, m := range moved {
+		r.logf("moved damaged checkpoint %s into %s; trying the one before", m, filepath.Join(ckptDir, damagedDir))
+	}
 	if err != nil {
 		return fmt.Errorf("checkpoint in %s: %w", r.dir, err)
 	}
 
 	steps := newStepper(r.backend, store, m, spec.Family, spec.Training(r.cfg))
 
-	sched, err := newSchedule(r.train_.len(), spec.Train.BatchSize, spec.Seed)
-	if err != nil {
-		return err
-	}
+	sched := r.sched
 	total := spec.Train.Steps
 	if total <= 0 {
 		total = spec.Train.Epochs * sched.stepsPerEpoch
@@ -69,6 +69,7 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 		r.rec.RunID(), spec.Family, r.train_.len(), total, spec.Train.BatchSize, sched.stepsPerEpoch, r.backend.Name(), r.dir)
 
 	eval := newEvaluator(r.backend, store, m)
+	eval.ctx = ctx
 	loopStart := time.Now()
 	loopErr := r.loop(ctx, steps, store, m, ckpt, sched, eval, start, total, res)
 	res.TrainTime = time.Since(loopStart)
@@ -105,10 +106,7 @@ func (r *runner) loop(ctx context.Context, steps *stepper, store *model.Store, m
 	for step := start; step < total; step++ {
 		if ctx.Err() != nil {
 			// Interrupted between steps: everything up to here is recorded; save it.
-			if err := ckpt.Save(); err != nil {
-				return fmt.Errorf("save checkpoint on interrupt: %w", err)
-			}
-			return fmt.Errorf("interrupted at step %d (resume with --resume %d): %w", step, r.rec.RunID(), ctx.Err())
+			return r.interrupted(ckpt, step, ctx.Err())
 		}
 		batch := <-batches
 		began := time.Now()
@@ -137,8 +135,10 @@ func (r *runner) loop(ctx context.Context, steps *stepper, store *model.Store, m
 		terms := readTerms(out.metrics, *steps.names) // filled when the first step built the graph
 		gstep := step + 1
 		if bad := nonFinite(terms); bad != "" {
-			return fmt.Errorf("loss is not finite at step %d (%s); lower --lr or check the data; the last checkpoint is kept, resume with --resume %d",
-				gstep, bad, r.rec.RunID())
+			// No resume advice: a resumed run keeps its learning rate and
+			// replays the same steps bit for bit, into the same NaN.
+			return fmt.Errorf("loss is not finite at step %d (%s); start a new run with a lower --lr (now %g) or check the data",
+				gstep, bad, spec.Training(r.cfg).LR)
 		}
 		if gstep%logEvery == 0 || gstep == total {
 			r.rec.LogMetrics(int64(gstep), prefixed("train/", terms))
@@ -153,6 +153,10 @@ func (r *runner) loop(ctx context.Context, steps *stepper, store *model.Store, m
 		epochEnd := gstep%sched.stepsPerEpoch == 0
 		if epochEnd && r.val != nil {
 			vals, err := eval.evaluate(r.val, spec.Eval.BatchSize, "binarize-val")
+			if ctx.Err() != nil {
+				// Interrupted while validating: keep this step's weights.
+				return r.interrupted(ckpt, gstep, ctx.Err())
+			}
 			if err != nil {
 				return err
 			}
@@ -172,7 +176,7 @@ func (r *runner) loop(ctx context.Context, steps *stepper, store *model.Store, m
 		}
 		every := spec.Train.CheckpointEvery
 		if epochEnd || (every > 0 && gstep%every == 0) || time.Since(lastSave) > 5*time.Minute || gstep == total {
-			if err := ckpt.Save(); err != nil {
+			if err := saveCheckpoint(ckpt, ckpt.Dir()); err != nil {
 				return fmt.Errorf("save checkpoint: %w", err)
 			}
 			lastSave = time.Now()
@@ -183,6 +187,15 @@ func (r *runner) loop(ctx context.Context, steps *stepper, store *model.Store, m
 	}
 	res.MedianStep = median(durations)
 	return nil
+}
+
+// interrupted saves a checkpoint at step (everything up to it is recorded)
+// and returns the error that marks the run killed.
+func (r *runner) interrupted(ckpt *checkpoint.Handler, step int, cause error) error {
+	if err := saveCheckpoint(ckpt, ckpt.Dir()); err != nil {
+		return fmt.Errorf("save checkpoint on interrupt: %w", err)
+	}
+	return fmt.Errorf("interrupted at step %d (resume with --resume %d): %w", step, r.rec.RunID(), cause)
 }
 
 // stalled records a hung step: goroutines to the run log, status stalled.

@@ -71,6 +71,11 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 	if opts.DB == nil {
 		return res, errors.New("run: no tracker database given")
 	}
+	if opts.Resume != 0 {
+		// A resumed run brings its own spec: nothing wrong with it is the
+		// caller's usage mistake.
+		defer func() { err = notSpecError(err) }()
+	}
 	if opts.OutDir == "" {
 		opts.OutDir = "runs"
 	}
@@ -87,25 +92,44 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 		if run.Status == "finished" {
 			return res, fmt.Errorf("run %d already finished; start a new run instead of --resume", run.ID)
 		}
-		runDir = run.RunDir
-		if spec, err = LoadSpec(filepath.Join(runDir, "spec.yaml")); err != nil {
-			return res, fmt.Errorf("resume run %d: %w", run.ID, err)
+		if runDir, err = runFolder(opts.DB, run); err != nil {
+			return res, err
+		}
+		if spec, err = loadRunSpec(runDir, run.ID); err != nil {
+			return res, err
 		}
 	}
 	cfg, err := spec.Validate()
+	if err != nil && opts.Resume != 0 {
+		return res, fmt.Errorf("resume run %d: its recorded spec is not valid for this vaexp build: %s", opts.Resume, err.Error())
+	}
 	if err != nil {
 		return res, err
 	}
 	r := &runner{spec: spec, opts: opts, cfg: cfg}
 	// Everything that can fail on bad input happens before the run is recorded.
+	if opts.Resume == 0 {
+		if err := CheckOutDir(opts.OutDir); err != nil {
+			return res, err
+		}
+	}
 	if err := r.loadData(); err != nil {
+		return res, err
+	}
+	if r.sched, err = r.checkData(); err != nil {
 		return res, err
 	}
 	if r.backend, err = NewBackend(); err != nil {
 		return res, err
 	}
+	if ctx.Err() != nil {
+		// A signal while the data loaded: stop before anything is recorded.
+		return res, fmt.Errorf("interrupted before the run started; nothing was recorded: %w", ctx.Err())
+	}
 	if opts.Resume != 0 {
-		rec, err = opts.DB.ResumeRun(opts.Resume)
+		// Atomic: of two resumes of one run, one claims it, the other is
+		// told who holds it before it touches the run's folder.
+		rec, err = opts.DB.ClaimRun(opts.Resume)
 	} else {
 		rec, err = opts.DB.StartRun(tracker.RunInfo{
 			Experiment: spec.Experiment, Name: spec.Name, Family: spec.Family, Seed: spec.Seed,
@@ -118,11 +142,6 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 	}
 	r.rec = rec
 	res.RunID = rec.RunID()
-	if runDir == "" {
-		runDir = freshRunDir(opts.OutDir, rec.RunID())
-	}
-	res.RunDir = runDir
-	r.dir = runDir
 	defer func() {
 		status := "finished"
 		switch {
@@ -134,14 +153,21 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 			status = "failed"
 		}
 		res.Status = status
-		if ferr := rec.Finish(status, err); ferr != nil && err == nil {
-			err = ferr
+		if ferr := rec.Finish(status, err); ferr != nil {
+			err = errors.Join(err, finishError(opts.DB, res.RunID, status, ferr))
 		}
 		r.logf("run %d %s", res.RunID, status)
 		if r.logFile != nil {
 			_ = r.logFile.Close()
 		}
 	}()
+	if runDir == "" {
+		if runDir, err = makeRunDir(opts.OutDir, rec.RunID()); err != nil {
+			return res, err
+		}
+	}
+	res.RunDir = runDir
+	r.dir = runDir
 	if err := r.prepareDir(); err != nil {
 		return res, err
 	}
@@ -162,19 +188,6 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 	return res, err
 }
 
-// freshRunDir is the folder for a new run: <out>/<id>, or <out>/<id>-2, -3, …
-// when a folder of that name is left from another database, so that a new
-// run never picks up (or overwrites) another run's checkpoints.
-func freshRunDir(out string, id int64) string {
-	dir := filepath.Join(out, fmt.Sprint(id))
-	for n := 2; ; n++ {
-		if _, err := os.Stat(dir); os.IsNotExist(err) {
-			return dir
-		}
-		dir = filepath.Join(out, fmt.Sprintf("%d-%d", id, n))
-	}
-}
-
 // runner holds one run's state.
 type runner struct {
 	spec    Spec
@@ -185,6 +198,7 @@ type runner struct {
 	dir     string
 	logFile *os.File
 	logMu   sync.Mutex
+	sched   *schedule
 
 	desc              data.Description
 	train_, val, test *exampleSet

@@ -10,12 +10,12 @@ func (r *runner) loadData() error {
 	d := r.spec.Data
 	ds, err := data.Get(d.Name)
 	if err != nil {
-		return err
+		return &SpecError{Err: err}
 	}
 	desc := ds.Describe()
 	splits, err := ds.Load(data.LoadOptions{Dir: d.Dir, Seed: d.Seed})
 	if err != nil {
-		return err
+		return dataDirError(d.Dir, err)
 	}
 	train, test := splits.Train, splits.Test
 	binarize := d.Binarize
@@ -27,7 +27,7 @@ func (r *runner) loadData() error {
 	}
 	train, val, err := data.Holdout(train, d.Val, r.spec.Seed)
 	if err != nil {
-		return err
+		return &SpecError{Err: err}
 	}
 	if d.Limit > 0 {
 		train = data.Head(train, d.Limit)

@@ -5,9 +5,8 @@ package experiments
 import (
 	"bytes"
 	"errors"
-	"fmt"
-	"math"
 	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -118,47 +117,29 @@ var Binarizations = []string{"none", "dynamic", "static"}
 func (s *Spec) Validate() (variants.Config, error) {
 	desc, err := s.Dataset()
 	if err != nil {
-		return nil, err
+		return nil, &SpecError{Err: err}
 	}
 	if !slices.Contains(Binarizations, s.Data.Binarize) {
-		return nil, fmt.Errorf("binarize %q: use one of %s", s.Data.Binarize, strings.Join(Binarizations, ", "))
+		return nil, specErrorf("binarize %q: use one of %s", s.Data.Binarize, strings.Join(Binarizations, ", "))
 	}
 	if desc.Real && s.Data.Binarize != "none" {
-		return nil, fmt.Errorf("binarize %q: data %s holds real values, not intensities; use binarize none", s.Data.Binarize, desc.Name)
+		return nil, specErrorf("binarize %q: data %s holds real values, not intensities; use binarize none", s.Data.Binarize, desc.Name)
 	}
-	if s.Data.Val < 0 || s.Data.Limit < 0 || s.Data.TestLimit < 0 {
-		return nil, fmt.Errorf("val=%d, limit=%d, test_limit=%d: must be >= 0", s.Data.Val, s.Data.Limit, s.Data.TestLimit)
+	if err := s.checkRanges(); err != nil {
+		return nil, err
 	}
 	if s.Data.Val >= desc.Train {
-		return nil, fmt.Errorf("val=%d: must be below the %d training examples of %s", s.Data.Val, desc.Train, desc.Name)
-	}
-	if s.Train.BatchSize < 1 {
-		return nil, fmt.Errorf("batch size %d: must be >= 1", s.Train.BatchSize)
-	}
-	if s.Train.Epochs < 1 && s.Train.Steps < 1 {
-		return nil, fmt.Errorf("epochs=%d, steps=%d: set --epochs or --steps to at least 1", s.Train.Epochs, s.Train.Steps)
-	}
-	if !(s.Train.LR >= 0) || math.IsInf(s.Train.LR, 0) {
-		return nil, fmt.Errorf("learning rate %g: must be > 0 and finite (e.g. --lr 1e-3), or 0 for the family's default", s.Train.LR)
-	}
-	if s.Train.CheckpointEvery < 0 || s.Train.LogEvery < 0 {
-		return nil, fmt.Errorf("checkpoint_every=%d, log_every=%d: must be >= 0", s.Train.CheckpointEvery, s.Train.LogEvery)
-	}
-	if s.Eval.BatchSize < 1 {
-		return nil, fmt.Errorf("eval batch size %d: must be >= 1", s.Eval.BatchSize)
-	}
-	if s.Eval.IWAEK < 0 || s.Eval.Samples < 0 || s.Eval.Quality < 0 {
-		return nil, fmt.Errorf("iwae_k=%d, samples=%d, quality=%d: must be >= 0", s.Eval.IWAEK, s.Eval.Samples, s.Eval.Quality)
-	}
-	if s.Eval.Quality == 1 {
-		return nil, fmt.Errorf("eval quality=1: FID needs at least 2 samples (e.g. 10000, or 0 for none)")
+		return nil, specErrorf("data.val = %d: must be below the %d training examples of %s", s.Data.Val, desc.Train, desc.Name)
 	}
 	cfg, err := variants.NewConfig(s.Family, s.Params, s.DataInfo(desc))
 	if err != nil {
+		return nil, &SpecError{Err: err}
+	}
+	if err := checkParamsFinite(s.Family, cfg); err != nil {
 		return nil, err
 	}
 	if err := s.Training(cfg).Validate(); err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+		return nil, specErrorf("train: %w", err)
 	}
 	return cfg, nil
 }
@@ -199,29 +180,37 @@ func (s *Spec) Training(cfg variants.Config) variants.Training {
 }
 
 // LoadSpec reads a YAML spec file over [DefaultSpec]; unknown keys and type
-// errors are reported with their line.
+// errors are reported with their line. Every error is a *SpecError.
 func LoadSpec(path string) (Spec, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return Spec{}, fmt.Errorf("read spec: %w", err)
+		return Spec{}, specErrorf("read spec %s: %v (check the --spec path)", path, unwrapPath(err))
 	}
 	return ParseSpec(path, raw)
 }
 
-// ParseSpec parses YAML spec text (name is used in errors).
+// ParseSpec parses YAML spec text (name is used in errors). Every error is a
+// *SpecError naming the line and the spec key.
 func ParseSpec(name string, raw []byte) (Spec, error) {
 	spec := DefaultSpec()
+	var root yaml.Node
+	if err := yaml.Unmarshal(raw, &root); err != nil {
+		return Spec{}, specErrorf("spec %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(root.Content) == 0 {
+		return spec, nil // empty file: the defaults
+	}
+	if err := checkSpecNode(root.Content[0], reflect.TypeOf(spec), ""); err != nil {
+		return Spec{}, specErrorf("spec %s: %w", name, err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&spec); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
-			return Spec{}, fmt.Errorf("spec %s: %s", name, strings.Join(te.Errors, "; "))
+			return Spec{}, specErrorf("spec %s: %s", name, strings.Join(te.Errors, "; "))
 		}
-		if err.Error() == "EOF" {
-			return spec, nil
-		}
-		return Spec{}, fmt.Errorf("spec %s: %w", name, err)
+		return Spec{}, specErrorf("spec %s: %w", name, err)
 	}
 	return spec, nil
 }
@@ -232,7 +221,7 @@ func ParseSet(pairs []string, params map[string]any) error {
 		k, v, ok := strings.Cut(p, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
-			return fmt.Errorf("--set %q: want name=value, e.g. --set beta=4", p)
+			return specErrorf("--set %q: want name=value, e.g. --set beta=4", p)
 		}
 		params[k] = strings.TrimSpace(v)
 	}

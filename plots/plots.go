@@ -91,6 +91,11 @@ type CurveOptions struct {
 	// (hundreds of nats above the rest) do not flatten everything after
 	// them; the cut-off points are drawn clipped at the top. 0 fits all points.
 	SkipTransient float64
+	// Notes are short texts SavePanels writes under the figure title, for
+	// values that are not curves: a single measurement ("time/median_step_ms
+	// = 5.75") drawn as a panel would be a flat line that says nothing.
+	// Other functions ignore it.
+	Notes []string
 }
 
 // validate rejects options that cannot mean anything.

@@ -379,6 +379,9 @@ func TestSavePanels(t *testing.T) {
 		{"row.png", 3, CurveOptions{Title: "run 3", LogY: true, Smooth: 3}, 3 * 4 * DPI, 3*DPI + int(titleBand*DPI)},
 		{"clamped.png", 10, CurveOptions{Width: 2, Height: 2}, 3 * 2 * DPI, 2 * DPI},
 		{"column.png", 1, CurveOptions{}, 4 * DPI, 3 * 3 * DPI},
+		// Two short notes share one line, plus half a line of margin.
+		{"notes.png", 3, CurveOptions{Notes: []string{"time/median_step_ms = 5.75", "time/train_seconds = 12.5"}},
+			3 * 4 * DPI, 3*DPI + int(math.Round(1.5*noteLine*DPI))},
 	} {
 		path := filepath.Join(dir, tc.name)
 		if err := SavePanels(path, panels, tc.cols, tc.opt); err != nil {
@@ -395,9 +398,26 @@ func TestSavePanels(t *testing.T) {
 	wantErr(t, SavePanels(filepath.Join(dir, "p.gif"), panels, 2, CurveOptions{}), `".gif"`, ".png", ".svg")
 	wantErr(t, SavePanels(filepath.Join(dir, "p.png"), panels, 0, CurveOptions{}), "cols is 0")
 	wantErr(t, SavePanels(filepath.Join(dir, "p.png"), nil, 2, CurveOptions{}), "no panels")
+	// Only single values: a figure of text alone.
+	notesOnly := filepath.Join(dir, "notes-only.png")
+	if err := SavePanels(notesOnly, nil, 2, CurveOptions{Title: "run 4", Notes: []string{"test/nelbo = 98.1"}}); err != nil {
+		t.Fatal(err)
+	}
+	checkPixels(t, decodePNGFile(t, notesOnly), 4*DPI, int(math.Round((titleBand+1.5*noteLine)*DPI)))
 	wantErr(t, SavePanels(filepath.Join(dir, "p.png"), []Panel{{Title: "kl"}}, 2, CurveOptions{}), `panel 0 ("kl") has no series`)
 	bad := []Panel{{Title: "kl", Series: []Series{{Name: "train", X: []float64{1}, Y: []float64{1, 2}}}}}
 	wantErr(t, SavePanels(filepath.Join(dir, "p.png"), bad, 2, CurveOptions{}), `panel 0 ("kl")`, `"train"`, "X has 1")
+}
+
+func TestNoteLines(t *testing.T) {
+	short := []string{"a = 1", "b = 2", "c = 3"}
+	if got := noteLines(short, 8); len(got) != 1 || got[0] != "a = 1     b = 2     c = 3" {
+		t.Errorf("short notes on one 8-inch line: %q", got)
+	}
+	long := []string{strings.Repeat("x", 60), strings.Repeat("y", 60), "z = 1"}
+	if got := noteLines(long, 4); len(got) != 3 {
+		t.Errorf("notes wider than a 4-inch line, one a line: %q", got)
+	}
 }
 
 func TestPanelColoursFollowNames(t *testing.T) {

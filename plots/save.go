@@ -120,6 +120,12 @@ type Panel struct {
 // titleBand is the height reserved above the panels for the figure title.
 const titleBand = 0.4 // inches
 
+// noteLine is the height of one line of notes, and noteSize its font size.
+const (
+	noteLine = 0.24 // inches: 36 pixels at DPI
+	noteSize = 10.0 // points
+)
+
 // SavePanels draws panels in a grid of cols columns, each with its own y
 // scale, and writes them as one image to path (.png, .svg or .pdf, by
 // extension). This is the figure `vaexp plot RUN` writes: one panel per
@@ -131,7 +137,8 @@ const titleBand = 0.4 // inches
 // one panel in inches (0 selects 4×3), so the image is cols·Width wide and
 // rows·Height tall, plus 0.4 inch when there is a title. A series name
 // keeps its colour across panels. cols larger than len(panels) is reduced
-// to len(panels).
+// to len(panels). opt.Notes are written under the title, as many to a line
+// as fit, 0.24 inch a line; with notes, panels may be empty.
 func SavePanels(path string, panels []Panel, cols int, opt CurveOptions) error {
 	data, err := EncodePanels(path, panels, cols, opt)
 	return writeFigure(path, data, err)
@@ -148,13 +155,13 @@ func EncodePanels(format string, panels []Panel, cols int, opt CurveOptions) ([]
 	if err := opt.validate(); err != nil {
 		return nil, err
 	}
-	if len(panels) == 0 {
+	if len(panels) == 0 && len(opt.Notes) == 0 {
 		return nil, fmt.Errorf("plots: panels %q: no panels to draw: %w", format, errNoData)
 	}
 	if cols < 1 {
 		return nil, fmt.Errorf("plots: panels %q: cols is %d; it must be at least 1", format, cols)
 	}
-	cols = min(cols, len(panels))
+	cols = max(1, min(cols, len(panels)))
 	rows := (len(panels) + cols - 1) / cols
 	pw, ph := opt.size(panelWidthIn, panelHeightIn)
 
@@ -198,8 +205,13 @@ func EncodePanels(format string, panels []Panel, cols int, opt CurveOptions) ([]
 	if opt.Title != "" {
 		band = titleBand
 	}
+	notes := noteLines(opt.Notes, float64(cols)*pw)
+	noteBand := float64(len(notes)) * noteLine
+	if len(notes) > 0 {
+		noteBand += noteLine / 2 // a margin above the panels
+	}
 	W := vg.Length(float64(cols)*pw) * vg.Inch
-	H := vg.Length(float64(rows)*ph+band) * vg.Inch
+	H := vg.Length(float64(rows)*ph+band+noteBand) * vg.Inch
 	c := newCanvas(ext, W, H)
 	err = render(format, func() {
 		dc := draw.New(c)
@@ -210,6 +222,15 @@ func EncodePanels(format string, panels []Panel, cols int, opt CurveOptions) ([]
 			band := vg.Length(band) * vg.Inch
 			dc.FillText(sty, vg.Point{X: dc.Center().X, Y: dc.Max.Y - band/2}, opt.Title)
 			dc.Max.Y -= band
+		}
+		sty := text.Style{Color: color.Black, Font: sans(noteSize), XAlign: draw.XCenter, YAlign: draw.YCenter, Handler: plot.DefaultTextHandler}
+		for i, line := range notes {
+			y := dc.Max.Y - vg.Length((float64(i)+0.5)*noteLine)*vg.Inch
+			dc.FillText(sty, vg.Point{X: dc.Center().X, Y: y}, line)
+		}
+		dc.Max.Y -= vg.Length(noteBand) * vg.Inch
+		if rows == 0 {
+			return
 		}
 		tiles := draw.Tiles{
 			Rows: rows, Cols: cols,
@@ -230,4 +251,28 @@ func EncodePanels(format string, panels []Panel, cols int, opt CurveOptions) ([]
 		return nil, err
 	}
 	return encodeCanvas(c, format)
+}
+
+// noteLines packs notes into lines that fit a figure widthIn inches wide,
+// separated by wide gaps; a note longer than a line gets a line of its own.
+func noteLines(notes []string, widthIn float64) []string {
+	// Liberation Sans averages about half an em a character.
+	perLine := max(20, int(widthIn*72/(noteSize*0.5))-4)
+	var lines []string
+	cur := ""
+	for _, n := range notes {
+		switch {
+		case cur == "":
+			cur = n
+		case len([]rune(cur))+5+len([]rune(n)) <= perLine:
+			cur += "     " + n
+		default:
+			lines = append(lines, cur)
+			cur = n
+		}
+	}
+	if cur != "" {
+		lines = append(lines, cur)
+	}
+	return lines
 }

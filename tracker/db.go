@@ -59,6 +59,9 @@ type DB struct {
 	mu        sync.Mutex
 	recorders map[*Recorder]struct{}
 	closed    bool
+
+	// readOnly: opened read-only because the disk could not be written.
+	readOnly bool
 }
 
 // DefaultPath returns $VAEXP_DB if set, else "vaexp.db" in the working
@@ -72,99 +75,163 @@ func DefaultPath() string {
 
 // Open opens the tracker database at path, creating the file (but not its
 // directory) if needed, switching it to WAL mode and migrating its schema to
-// the version this build knows. If Open created the file and then fails, it
-// removes it again.
+// the version this build knows.
+//
+// Several processes may open a new file at once (a sweep starting its
+// workers): the schema is checked and created inside write transactions the
+// others wait for, so each opener sees either no schema or a complete,
+// versioned one. Open never deletes a file, even one it created: another
+// process may have opened it meanwhile.
 func Open(path string) (*DB, error) {
-	return openWith(path, busyTimeout)
+	return openWith(path, busyTimeout, openCreate)
 }
 
-func openWith(path string, busy time.Duration) (*DB, error) {
-	if path == "" {
-		return nil, fmt.Errorf("open tracker: empty database path (set --db or %s)", EnvDB)
-	}
-	existed, err := checkPath(path)
-	if err != nil {
-		return nil, fmt.Errorf("open tracker %q: %w", path, err)
-	}
-	sdb, err := sql.Open("sqlite3", dsn(path, busy))
-	if err != nil {
-		return nil, fmt.Errorf("open tracker %q: %w", path, err)
-	}
-	db := &DB{path: path, sql: sdb, recorders: map[*Recorder]struct{}{}}
-	if err := db.init(); err != nil {
-		sdb.Close()
-		if !existed {
-			for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
-				os.Remove(path + suffix)
-			}
+// OpenExisting opens a tracker database that must exist already and hold a
+// vaexp schema, for reading and editing recorded runs: it never creates the
+// file, and never writes a schema into a file that has none (an empty file,
+// another program's database). A schema of an older vaexp is migrated as
+// Open does. A missing file gives an error wrapping fs.ErrNotExist.
+//
+// Reading never depends on writing: on a full (or read-only) disk, where
+// SQLite cannot even create its shared-memory index, OpenExisting falls back
+// to reading the file as it is, read-only, provided no write-ahead log holds
+// changes not yet in it. Writes then fail; ReadOnly reports it.
+func OpenExisting(path string) (*DB, error) {
+	db, err := openWith(path, busyTimeout, openExisting)
+	if err != nil && cannotWrite(err) && walEmpty(path) {
+		if ro, rerr := openWith(path, busyTimeout, openReadOnly); rerr == nil {
+			return ro, nil
 		}
+	}
+	return db, err
+}
+
+// openMode is how openWith opens the file.
+type openMode int
+
+const (
+	openCreate   openMode = iota // create the file and its schema if needed
+	openExisting                 // the file and its schema must exist
+	openReadOnly                 // read the file as it is; no locks, no -shm, no writes
+)
+
+func openWith(path string, busy time.Duration, mode openMode) (*DB, error) {
+	if err := checkPath(path, mode == openCreate); err != nil {
+		return nil, fmt.Errorf("open tracker %q: %w", path, err)
+	}
+	sdb, err := sql.Open("sqlite3", dsn(path, busy, mode))
+	if err != nil {
+		return nil, fmt.Errorf("open tracker %q: %w", path, err)
+	}
+	db := &DB{path: path, sql: sdb, recorders: map[*Recorder]struct{}{}, readOnly: mode == openReadOnly}
+	if err := db.init(mode); err != nil {
+		sdb.Close()
 		return nil, fmt.Errorf("open tracker %q: %w", path, explainOpenError(err))
 	}
 	return db, nil
 }
 
-// checkPath reports whether path already exists and rejects paths SQLite
-// could only fail on with a vaguer message.
-func checkPath(path string) (existed bool, err error) {
-	if fi, err := os.Stat(path); err == nil {
-		if fi.IsDir() {
-			return true, fmt.Errorf("is a directory (pass a file path such as %q with --db or %s)", filepath.Join(path, "vaexp.db"), EnvDB)
-		}
-		return true, nil
+// ReadOnly reports whether db was opened read-only because the disk could
+// not be written (see OpenExisting): every write fails.
+func (db *DB) ReadOnly() bool { return db.readOnly }
+
+// cannotWrite reports whether err is SQLite failing for want of a writable
+// disk: full, read-only, or an I/O error creating its files.
+func cannotWrite(err error) bool {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return false
 	}
-	dir := filepath.Dir(path)
-	fi, err := os.Stat(dir)
-	switch {
-	case err != nil:
-		return false, fmt.Errorf("directory %q does not exist (create it, or set --db or %s)", dir, EnvDB)
-	case !fi.IsDir():
-		return false, fmt.Errorf("%q is not a directory (set --db or %s to a path inside a directory)", dir, EnvDB)
+	switch se.Code {
+	case sqlite3.ErrIoErr, sqlite3.ErrFull, sqlite3.ErrReadonly, sqlite3.ErrCantOpen:
+		return true
 	}
-	return false, nil
+	return false
+}
+
+// walEmpty reports whether path has no write-ahead log with content: the
+// database file alone is then the whole database.
+func walEmpty(path string) bool {
+	fi, err := os.Stat(path + "-wal")
+	return err != nil || fi.Size() == 0
 }
 
 // dsn builds a go-sqlite3 URI. The path is percent-escaped so names with
-// '?', '#' or '%' still open the intended file.
-func dsn(path string, busy time.Duration) string {
+// '?', '#' or '%' still open the intended file. The journal mode is not in
+// it: go-sqlite3 would set it on every new connection and fail at once, not
+// waiting, while another process holds the fresh file's lock; init sets it
+// once (it is stored in the file) with retries. openExisting opens the file
+// read-write but never creates it; openReadOnly reads it as immutable.
+func dsn(path string, busy time.Duration, mode openMode) string {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
 	}
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
-	return fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=on&_txlock=immediate&_busy_timeout=%d&_stmt_cache_size=32&_cache_size=-32000",
-		esc, busy.Milliseconds())
+	access := map[openMode]string{openCreate: "mode=rwc", openExisting: "mode=rw", openReadOnly: "mode=ro&immutable=1"}[mode]
+	return fmt.Sprintf("file:%s?%s&_synchronous=NORMAL&_foreign_keys=on&_txlock=immediate&_busy_timeout=%d&_stmt_cache_size=32&_cache_size=-32000",
+		esc, access, busy.Milliseconds())
 }
 
-// init connects, checks the file is ours and migrates it.
-func (db *DB) init() error {
+// init connects, checks the file is ours, switches it to WAL and migrates
+// it. A database already at this build's version is only read: opening for
+// a listing must work on a full disk. Unless creating, a file with no vaexp
+// schema is refused rather than given one.
+func (db *DB) init(mode openMode) error {
 	ctx := context.Background()
 	db.sql.SetMaxIdleConns(4)
-	// Connecting runs PRAGMA journal_mode=WAL, the first statement that
-	// reads the file header, so a corrupt file fails here.
-	if err := db.sql.PingContext(ctx); err != nil {
-		return err
-	}
+	// The first statement reads the file header, so a corrupt file fails here.
 	v, err := userVersion(ctx, db.sql)
 	if err != nil {
 		return err
 	}
 	if v > currentVersion() {
-		return fmt.Errorf("schema version %d is newer than this vaexp build supports (%d); upgrade vaexp or use another --db", v, currentVersion())
+		return newerSchemaError(v)
 	}
-	if v == 0 {
-		var n int
-		err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'`).Scan(&n)
-		if err != nil {
-			return err
+	if v == 0 && mode != openCreate {
+		return &PathError{Path: db.path, Err: fmt.Errorf("holds no vaexp runs (an empty file, or another program's database); point --db or %s at a tracker database, or train a run first", EnvDB)}
+	}
+	if mode == openReadOnly {
+		if v < currentVersion() {
+			return fmt.Errorf("schema version %d needs an upgrade to %d, which needs a writable disk", v, currentVersion())
 		}
-		if n > 0 {
-			return fmt.Errorf("database has %d tables but no vaexp schema version (another program's database? choose another with --db or %s)", n, EnvDB)
-		}
+		return nil
+	}
+	if err := setWAL(ctx, db.sql); err != nil {
+		return err
 	}
 	if v < currentVersion() {
 		return migrate(ctx, db.sql, currentVersion())
 	}
 	return nil
+}
+
+// setWAL switches the file to WAL mode unless it is in it already (the mode
+// is stored in the file: then this only reads). The switch needs the file's
+// exclusive lock; SQLite can report it busy, or refuse silently by answering
+// the old mode, while another process creates the schema: retry then.
+func setWAL(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) error {
+	var mode string
+	err := withRetry(func() error {
+		if err := q.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
+			return err
+		}
+		if !strings.EqualFold(mode, "wal") {
+			return sqlite3.Error{Code: sqlite3.ErrBusy}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("switch to WAL mode (journal mode %q): %w", mode, err)
+	}
+	return nil
+}
+
+// newerSchemaError is the error for a file written by a newer vaexp.
+func newerSchemaError(v int) error {
+	return fmt.Errorf("schema version %d is newer than this vaexp build supports (%d); upgrade vaexp or use another --db", v, currentVersion())
 }
 
 // explainOpenError adds the likely fix to SQLite's terse open errors.

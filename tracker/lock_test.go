@@ -38,7 +38,7 @@ func holdWriteLock(t *testing.T, path string, hold time.Duration) (locked, relea
 
 func testLocked(t *testing.T, busy time.Duration) {
 	path := filepath.Join(t.TempDir(), "locked.db")
-	db, err := openWith(path, busy)
+	db, err := openWith(path, busy, openCreate)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 // re-run this test binary with -test.run=^TestHelperWriter$.
 const (
 	envHelperDB   = "VAEXP_TEST_HELPER_DB"
-	envHelperMode = "VAEXP_TEST_HELPER_MODE" // "write" or "crash"
+	envHelperMode = "VAEXP_TEST_HELPER_MODE" // "write", "crash" or "open"
 	envHelperID   = "VAEXP_TEST_HELPER_ID"
 )
 
@@ -43,6 +43,8 @@ func TestHelperWriter(t *testing.T) {
 		helperWrite(t, path, id)
 	case "crash":
 		helperCrash(t, path, id)
+	case "open":
+		helperOpen(t, path, id)
 	default:
 		t.Fatalf("unknown helper mode %q", os.Getenv(envHelperMode))
 	}
@@ -126,6 +128,23 @@ func helperCrash(t *testing.T, path string, w int) {
 	}
 }
 
+// helperOpen is one worker of a sweep starting on a new database: open it
+// (creating and migrating it, racing the others), record one run, close.
+func helperOpen(t *testing.T, path string, w int) {
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rec, err := db.StartRun(RunInfo{Experiment: "open", Name: fmt.Sprintf("open-%d", w)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Finish(StatusFinished, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func helperCmd(t *testing.T, path, mode string, id int) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperWriter$", "-test.count=1")
 	cmd.Env = append(os.Environ(), envHelperDB+"="+path, envHelperMode+"="+mode, envHelperID+"="+strconv.Itoa(id))
@@ -200,6 +219,56 @@ func TestManyWriterProcesses(t *testing.T) {
 	}
 	t.Logf("%d writer processes × %d runs × %d metric rows (+params, tags, artifacts, reads): %d runs, %d metric rows in %v; lost rows: %d",
 		writers, writerRuns, writerSteps*writerKeys+1, runs, metricRows, elapsed.Round(time.Millisecond), lost)
+}
+
+// TestConcurrentFirstOpen starts 8 processes at once on a database file
+// that does not exist yet, as a sweep starts its workers, 30 times over on
+// fresh paths: every process must open the file, see a complete schema and
+// record its run (no "database is locked", no "tables but no version", no
+// file deleted under another process), and the file must hold all 8 runs.
+func TestConcurrentFirstOpen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 240 processes")
+	}
+	const procs, rounds = 8, 30
+	dir := t.TempDir()
+	start := time.Now()
+	for round := range rounds {
+		path := filepath.Join(dir, fmt.Sprintf("fresh-%d.db", round))
+		cmds := make([]*exec.Cmd, procs)
+		outs := make([]strings.Builder, procs)
+		for w := range cmds {
+			cmds[w] = helperCmd(t, path, "open", w)
+			cmds[w].Stdout, cmds[w].Stderr = &outs[w], &outs[w]
+		}
+		for w, c := range cmds { // started back to back, after every command is built
+			if err := c.Start(); err != nil {
+				t.Fatalf("round %d, process %d: %v", round, w, err)
+			}
+		}
+		failed := false
+		for w, c := range cmds {
+			if err := c.Wait(); err != nil {
+				t.Errorf("round %d, process %d: %v\n%s", round, w, err, outs[w].String())
+				failed = true
+			}
+		}
+		if failed {
+			continue
+		}
+		db, err := Open(path)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if n := countRows(t, db, `SELECT count(*) FROM runs WHERE status = 'finished'`); n != procs {
+			t.Errorf("round %d: %d finished runs, want %d", round, n, procs)
+		}
+		if v, err := db.SchemaVersion(); err != nil || v != currentVersion() {
+			t.Errorf("round %d: schema version %d, %v", round, v, err)
+		}
+		db.Close()
+	}
+	t.Logf("%d rounds of %d processes opening a new database: %v", rounds, procs, time.Since(start).Round(time.Millisecond))
 }
 
 // TestKilledWriter SIGKILLs processes in the middle of writing metrics and

@@ -295,7 +295,6 @@ func (db *DB) SetStatus(id int64, status string, errText string) error {
 // heartbeat. Use a maxAge several times HeartbeatInterval.
 func (db *DB) MarkStale(maxAge time.Duration) ([]int64, error) {
 	host, _ := os.Hostname()
-	now := time.Now()
 	type cand struct {
 		id   int64
 		beat sql.NullFloat64
@@ -314,12 +313,7 @@ func (db *DB) MarkStale(maxAge time.Duration) ([]int64, error) {
 			rows.Close()
 			return nil, fmt.Errorf("find stale runs: %w", err)
 		}
-		switch {
-		case h == host && pid > 0 && !processAlive(pid):
-			c.why = fmt.Sprintf("process %d on %s exited without finishing the run", pid, h)
-		case maxAge > 0 && (!c.beat.Valid || now.Sub(fromUnix(c.beat)) > maxAge):
-			c.why = fmt.Sprintf("no heartbeat for more than %v", maxAge)
-		default:
+		if c.why = abandoned(host, h, pid, c.beat, maxAge); c.why == "" {
 			continue
 		}
 		cands = append(cands, c)

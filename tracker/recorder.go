@@ -130,7 +130,8 @@ func (db *DB) StartRun(info RunInfo) (*Recorder, error) {
 // ResumeRun reopens an existing run for writing: status goes back to
 // running, ended_at and error are cleared, and pid, host and heartbeat are
 // refreshed. Call DeleteMetricsAfter with the checkpoint's step before
-// logging again.
+// logging again. It takes the run over unconditionally: where another
+// process may hold or resume the run too, use ClaimRun.
 func (db *DB) ResumeRun(id int64) (*Recorder, error) {
 	host, _ := os.Hostname()
 	err := db.write(func(tx *sql.Tx) error {

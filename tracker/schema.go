@@ -136,10 +136,26 @@ func userVersion(ctx context.Context, q interface {
 	return v, nil
 }
 
+// checkForeign refuses a database that has tables but no vaexp schema
+// version. Called within the first migration's write transaction.
+func checkForeign(ctx context.Context, tx *sql.Tx) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'`).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("database has %d tables but no vaexp schema version (another program's database? choose another with --db or %s)", n, EnvDB)
+	}
+	return nil
+}
+
 // migrate brings the database up to version target, one transaction per
 // migration. The version is re-read inside each transaction (which holds the
 // write lock from BEGIN IMMEDIATE), so two processes opening a fresh file at
-// once do not both apply the same migration.
+// once do not both apply the same migration, and the check for another
+// program's tables happens there too: outside it, a process could read the
+// version of an empty file and then count the tables another process has
+// just created with theirs.
 func migrate(ctx context.Context, db *sql.DB, target int) error {
 	for _, m := range migrations {
 		if m.version > target {
@@ -155,8 +171,19 @@ func migrate(ctx context.Context, db *sql.DB, target int) error {
 			if err != nil {
 				return err
 			}
+			if v > target {
+				return newerSchemaError(v)
+			}
 			if v >= m.version {
 				return nil
+			}
+			if v == 0 {
+				// Inside the transaction: no other vaexp can be half way
+				// through creating the schema, so tables without a version
+				// are another program's.
+				if err := checkForeign(ctx, tx); err != nil {
+					return err
+				}
 			}
 			for _, s := range m.steps {
 				if _, err := tx.ExecContext(ctx, s); err != nil {

@@ -484,6 +484,9 @@ func TestBadInputs(t *testing.T) {
 		{"missing parent", filepath.Join(dir, "nope", "x.db"), []string{"nope", "does not exist", "VAEXP_DB"}},
 		{"path is a directory", dir, []string{dir, "is a directory"}},
 		{"corrupt file", corrupt, []string{"corrupt.db", "not a database", "VAEXP_DB"}},
+		// SQLite takes a file shorter than a page for an empty database:
+		// Open must not write a schema over a user's one-line text file.
+		{"short text file", file, []string{"plain", "not a database", "VAEXP_DB"}},
 		{"empty path", "", []string{"empty", "VAEXP_DB"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -501,6 +504,9 @@ func TestBadInputs(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(corrupt); !bytes.Equal(got, junk) {
 		t.Error("Open changed the corrupt file")
+	}
+	if got, _ := os.ReadFile(file); string(got) != "x" {
+		t.Errorf("Open changed the text file to %d bytes", len(got))
 	}
 	if _, err := os.Stat(filepath.Join(dir, "nope")); !os.IsNotExist(err) {
 		t.Error("Open created the missing parent directory")

@@ -17,7 +17,13 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
+
+	"github.com/vaexp/vaexp/experiments/simd"
 )
+
+// TestMain prints which SIMD kernels the backend uses ("simd: avx512") above
+// benchmark results, beside go test's "cpu:" line.
+func TestMain(m *testing.M) { os.Exit(simd.TestMain(m)) }
 
 // convBenchVariant is one way of building the small conv VAE's networks.
 type convBenchVariant struct {

@@ -106,6 +106,26 @@ func mnistBatch(t *testing.T, n int) (x, y *tensors.Tensor) {
 	return tensors.FromFlatDataAndDimensions(pix, n, im.Height, im.Width, 1), tensors.FromFlatDataAndDimensions(labels, n)
 }
 
+// sameValueTol is the relative tolerance for two float32 computations of one
+// quantity that differ only in the order of their operations, e.g. the NELBO
+// summed per example and then averaged against the total averaged per term
+// and then summed. GoMLX's Go backend picks AVX-512 or AVX2 kernels at run
+// time, which reduce in different orders: on an AVX2-only CPU such pairs
+// differ in the last bits (issue 8). float32 carries 24 bits (ε ≈ 6e-8) and a
+// mean over 32-64 examples of terms near 550 nats reorders to within a few
+// ulps; 1e-5 is over 100 ulps, yet a missing or misweighted term (≥ 1e-3
+// relative for every family here) still fails.
+const sameValueTol = 1e-5
+
+// requireSame fails when got and want, two computations of one quantity,
+// differ by more than sameValueTol relative to want (absolute below 1).
+func requireSame(t *testing.T, what string, got, want float64) {
+	t.Helper()
+	if math.IsNaN(got) || math.Abs(got-want) > sameValueTol*math.Max(1, math.Abs(want)) {
+		t.Errorf("%s = %.9g, want %.9g (± %g relative)", what, got, want, sameValueTol)
+	}
+}
+
 // lossOnBatch builds family with params on a fresh store seeded with seed and
 // returns the batch means of its terms (plus "total" and, when defined,
 // "nelbo") on the first n MNIST images.

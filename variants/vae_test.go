@@ -18,9 +18,9 @@ func TestVAETermsFinite(t *testing.T) {
 	if math.Abs(got["total"]-(got["recon"]+got["kl"])) > 1e-3*got["total"] {
 		t.Errorf("total %.4f != recon %.4f + kl %.4f", got["total"], got["recon"], got["kl"])
 	}
-	if got["nelbo"] != got["total"] {
-		t.Errorf("nelbo %.4f != total %.4f for β = 1", got["nelbo"], got["total"])
-	}
+	// The NELBO (recon + KL per example, then averaged) and the total (each
+	// term averaged, then summed) are equal for β = 1 in exact arithmetic only.
+	requireSame(t, "nelbo for β = 1", got["nelbo"], got["total"])
 	// Untrained with PyTorch's init, recon is near 784·log 2 ≈ 543 and KL near 0.
 	if got["recon"] < 400 || got["recon"] > 700 || got["kl"] < 0 || got["kl"] > 5 {
 		t.Errorf("untrained terms out of range: %v", got)

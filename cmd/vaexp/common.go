@@ -19,33 +19,35 @@ import (
 )
 
 // staleAfter is how long a 'running' run may go without a heartbeat before
-// the CLI calls it killed. A live run beats every tracker.HeartbeatInterval
-// even during a long step, so this only catches runs on other hosts (a dead
-// process on this host is caught at once by its pid).
-const staleAfter = 12 * tracker.HeartbeatInterval
+// the CLI calls it killed: the same rule as resuming uses.
+const staleAfter = tracker.StaleAfter
 
-// openDB opens the tracker database. Only training creates it: reading
-// commands report a missing file instead of leaving an empty one behind.
+// openDB opens the tracker database. Only a new training run creates it:
+// every other command (resuming one included) reports a missing file, and
+// never writes a schema into a file that has none.
 func (a *app) openDB(create bool) (*tracker.DB, error) {
-	if !create {
-		if _, err := os.Stat(a.dbPath); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no tracker database at %q: train a run first (`vaexp train`), or point --db or $%s at the database",
-				a.dbPath, tracker.EnvDB)
-		}
+	if create {
+		return tracker.Open(a.dbPath)
 	}
-	return tracker.Open(a.dbPath)
+	db, err := tracker.OpenExisting(a.dbPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no tracker database at %q: train a run first (`vaexp train`), or point --db or $%s at the database",
+			a.dbPath, tracker.EnvDB)
+	}
+	return db, err
 }
 
 // openDBFresh opens the database for reading run state and first marks runs
 // whose process died as killed, so listings never show a dead run as running.
+// Reading never depends on writing: when the marking fails (a full disk, a
+// read-only file system) the command goes on with a warning.
 func (a *app) openDBFresh() (*tracker.DB, error) {
 	db, err := a.openDB(false)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.MarkStale(staleAfter); err != nil {
-		db.Close()
-		return nil, err
+	if _, err := db.MarkStale(staleAfter); err != nil && a.stderr != nil {
+		fmt.Fprintf(a.stderr, "vaexp: warning: runs whose process has died may still show as running: %v\n", err)
 	}
 	return db, nil
 }

@@ -32,7 +32,9 @@ func main() {
 }
 
 // run executes one command line and returns the process exit status: 0 on
-// success, 1 when the command failed, 2 when the command line itself is wrong.
+// success, 1 when the command failed at run time, 2 when the command line
+// itself is wrong (a usage error: flag, argument, value, spec file, filter,
+// family or hyperparameter).
 // stdin answers the questions of `runs delete`.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if w := experiments.SIMDWarning(); w != "" {
@@ -59,11 +61,21 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	var ue usageError
-	if errors.As(err, &ue) {
+	if isUsage(err) {
 		return 2
 	}
 	return 1
+}
+
+// isUsage reports whether err is a mistake in the command line (exit status
+// 2): a flag, argument or value the CLI refused, or a spec, family or
+// hyperparameter the experiments refused before recording anything, or a
+// --db path that cannot be a database.
+func isUsage(err error) bool {
+	var ue usageError
+	var se *experiments.SpecError
+	var pe *tracker.PathError
+	return errors.As(err, &ue) || errors.As(err, &se) || errors.As(err, &pe)
 }
 
 // usageError marks a mistake in the command line itself (unknown command or
@@ -82,6 +94,8 @@ type app struct {
 	outDir string
 	// command is the command line recorded with a training run.
 	command string
+	// stderr receives warnings that do not stop a command.
+	stderr io.Writer
 }
 
 // newRootCmd builds the whole command tree for the command-line arguments
@@ -100,6 +114,7 @@ func newRootCmd(args []string) *cobra.Command {
 		RunE:          groupRun,
 	}
 	root.CompletionOptions.HiddenDefaultCmd = true
+	root.PersistentPreRun = func(c *cobra.Command, _ []string) { a.stderr = c.ErrOrStderr() }
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see `%s --help`)", err, c.CommandPath())}
 	})

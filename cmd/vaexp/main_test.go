@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -242,7 +243,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("models vae lacks %q:\n%s", want, desc)
 		}
 	}
-	if v := e.ok("version"); !strings.Contains(v, "simd") || !strings.Contains(v, "go1.") || !strings.Contains(v, "backend") {
+	if v := e.ok("version"); !regexp.MustCompile(`(?m)^simd\s+(avx512|avx2|portable|off) `).MatchString(v) || !strings.Contains(v, "go1.") || !strings.Contains(v, "backend") {
 		t.Errorf("version:\n%s", v)
 	}
 
@@ -270,40 +271,40 @@ func TestErrors(t *testing.T) {
 		want     []string
 		noOutput string // a file that must not exist afterwards
 	}{
-		{name: "unknown model", args: []string{"train", "--model", "nope"}, code: 1,
+		{name: "unknown model", args: []string{"train", "--model", "nope"}, code: 2,
 			want: []string{`"nope"`, "vae", "vaexp models"}},
-		{name: "unknown --set key", args: []string{"train", "--set", "bogus=1"}, code: 1,
+		{name: "unknown --set key", args: []string{"train", "--set", "bogus=1"}, code: 2,
 			want: []string{`"bogus"`, "latent_dim"}},
 		{name: "malformed --set", args: []string{"train", "--set", "beta"}, code: 2,
 			want: []string{`"beta"`, "name=value"}},
-		{name: "bad --set value", args: []string{"train", "--set", "latent_dim=many"}, code: 1,
+		{name: "bad --set value", args: []string{"train", "--set", "latent_dim=many"}, code: 2,
 			want: []string{"latent_dim", "many", "integer"}},
 		{name: "--set twice", args: []string{"train", "--latent-dim", "8", "--set", "latent_dim=9"}, code: 2,
 			want: []string{"latent_dim", "once"}},
-		{name: "bad --binarize", args: []string{"train", "--binarize", "maybe"}, code: 1,
+		{name: "bad --binarize", args: []string{"train", "--binarize", "maybe"}, code: 2,
 			want: []string{`"maybe"`, "none, dynamic, static"}},
-		{name: "bad --init", args: []string{"train", "--init", "xavier"}, code: 1,
+		{name: "bad --init", args: []string{"train", "--init", "xavier"}, code: 2,
 			want: []string{"xavier", "pytorch"}},
-		{name: "negative --lr", args: []string{"train", "--lr", "-1"}, code: 1,
+		{name: "negative --lr", args: []string{"train", "--lr", "-1"}, code: 2,
 			want: []string{"-1", "> 0", "--lr 1e-3"}},
 		{name: "unparsable --epochs", args: []string{"train", "--epochs", "ten"}, code: 2,
 			want: []string{`"ten"`, "--epochs"}},
 		{name: "bad --tag", args: []string{"train", "--tag", "novalue"}, code: 2,
 			want: []string{`"novalue"`, "key=value"}},
-		{name: "missing spec file", args: []string{"train", "--spec", "/nonexistent/spec.yaml"}, code: 1,
+		{name: "missing spec file", args: []string{"train", "--spec", "/nonexistent/spec.yaml"}, code: 2,
 			want: []string{"/nonexistent/spec.yaml"}},
 		{name: "bad spec key", setup: func(e *env) []string {
 			p := filepath.Join(e.dir, "bad.yaml")
 			os.WriteFile(p, []byte("model: vae\ntrain:\n  epohcs: 3\n"), 0o644)
 			return []string{"--spec", p}
-		}, args: []string{"train"}, code: 1, want: []string{"epohcs", "line 3"}},
-		{name: "unwritable db", args: []string{"--db", "/proc/x.db", "train", "--limit", "64"}, code: 1,
+		}, args: []string{"train"}, code: 2, want: []string{"epohcs", "line 3", "in train"}},
+		{name: "unwritable db", args: []string{"--db", "/proc/x.db", "train", "--limit", "256"}, code: 1,
 			want: []string{"/proc/x.db", "--db"}},
 		{name: "db under a regular file", setup: func(e *env) []string {
 			p := filepath.Join(e.dir, "file")
 			os.WriteFile(p, []byte("x"), 0o644)
 			return []string{"--db", filepath.Join(p, "x.db")}
-		}, args: []string{"train", "--limit", "64"}, code: 1, want: []string{"not a directory", "--db"}},
+		}, args: []string{"train", "--limit", "256"}, code: 2, want: []string{"not a directory", "--db"}},
 		{name: "positional arg to train", args: []string{"train", "vae"}, code: 2, want: []string{`"vae"`, "no arguments"}},
 		{name: "unknown command", args: []string{"trian"}, code: 2, want: []string{`"trian"`, "train"}},
 		{name: "unknown runs command", args: []string{"runs", "ls"}, code: 2, want: []string{`"ls"`, "list, show"}},
@@ -316,16 +317,16 @@ func TestErrors(t *testing.T) {
 		{name: "bad run id", setup: emptyDB, args: []string{"runs", "show", "first"}, code: 2,
 			want: []string{`"first"`, "last"}},
 		{name: "no run id", args: []string{"runs", "show"}, code: 2, want: []string{"RUN_ID"}},
-		{name: "plot unsupported extension", setup: emptyDB, args: []string{"plot", "last", "--out", "OUT/fig.jpg"}, code: 1,
+		{name: "plot unsupported extension", setup: emptyDB, args: []string{"plot", "last", "--out", "OUT/fig.jpg"}, code: 2,
 			want: []string{".jpg", ".png", ".svg"}, noOutput: "fig.jpg"},
 		{name: "plot without --out", setup: emptyDB, args: []string{"plot", "last"}, code: 2, want: []string{"--out"}},
 		{name: "plot missing run", setup: emptyDB, args: []string{"plot", "7", "--out", "OUT/fig.png"}, code: 1,
 			want: []string{"run 7", "not found"}, noOutput: "fig.png"},
 		{name: "samples missing run", setup: emptyDB, args: []string{"samples", "7", "--out", "OUT/s.png"}, code: 1,
 			want: []string{"run 7", "not found"}, noOutput: "s.png"},
-		{name: "samples not png", setup: emptyDB, args: []string{"samples", "7", "--out", "OUT/s.jpg"}, code: 1,
+		{name: "samples not png", setup: emptyDB, args: []string{"samples", "7", "--out", "OUT/s.jpg"}, code: 2,
 			want: []string{"s.jpg", ".png"}, noOutput: "s.jpg"},
-		{name: "unknown model to describe", args: []string{"models", "nope"}, code: 1, want: []string{`"nope"`, "vae"}},
+		{name: "unknown model to describe", args: []string{"models", "nope"}, code: 2, want: []string{`"nope"`, "vae"}},
 		{name: "resume missing run", setup: emptyDB, args: []string{"train", "--resume", "42"}, code: 1,
 			want: []string{"run 42", "not found"}},
 		{name: "runs list bad --format", setup: emptyDB, args: []string{"runs", "list", "--format", "xml"}, code: 2,
@@ -346,6 +347,53 @@ func TestErrors(t *testing.T) {
 		{name: "runs delete without id", args: []string{"runs", "delete"}, code: 2, want: []string{"RUN_ID"}},
 		{name: "runs delete missing run", setup: emptyDB, args: []string{"runs", "delete", "3", "--yes"}, code: 1,
 			want: []string{"run 3", "not found"}},
+
+		// Issue 8: one exit-status rule. Every value, spec, family and path
+		// mistake is a usage error (2), found before anything is recorded.
+		{name: "negative --steps", args: []string{"train", "--steps", "-5"}, code: 2, want: []string{"train.steps", "-5", "--steps"}},
+		{name: "negative --epochs", args: []string{"train", "--epochs", "-3"}, code: 2, want: []string{"train.epochs", "-3"}},
+		{name: "no budget", args: []string{"train", "--epochs", "0"}, code: 2, want: []string{"--epochs or --steps"}},
+		{name: "infinite --lr", args: []string{"train", "--lr", "inf"}, code: 2, want: []string{"+Inf", "finite", "--lr"}},
+		{name: "NaN --lr", args: []string{"train", "--lr", "nan"}, code: 2, want: []string{"NaN", "--lr"}},
+		{name: "zero --batch-size", args: []string{"train", "--batch-size", "0"}, code: 2, want: []string{"batch_size", ">= 1"}},
+		{name: "batch larger than the data", args: []string{"train", "--limit", "100", "--batch-size", "128"}, code: 2,
+			want: []string{"128", "100 training examples", "--limit"}},
+		{name: "--val beyond the data", args: []string{"train", "--val", "70000"}, code: 2, want: []string{"70000", "60000"}},
+		{name: "huge --iwae-k", args: []string{"train", "--iwae-k", "10000000"}, code: 2, want: []string{"iwae_k", "20000"}},
+		{name: "huge --samples", args: []string{"train", "--samples", "100000"}, code: 2, want: []string{"samples", "1024"}},
+		{name: "negative --checkpoint-every", args: []string{"train", "--checkpoint-every", "-1"}, code: 2, want: []string{"checkpoint_every"}},
+		{name: "infinite hyperparameter", args: []string{"train", "--model", "beta-vae", "--set", "beta=inf"}, code: 2,
+			want: []string{"beta", "finite", "vaexp models beta-vae"}},
+		{name: "non-numeric hyperparameter", args: []string{"train", "--model", "beta-vae", "--set", "beta=abc"}, code: 2,
+			want: []string{"beta", "abc", "number"}},
+		{name: "missing --data-dir", args: []string{"train", "--data-dir", "/nonexistent/mnist"}, code: 2,
+			want: []string{"--data-dir", "/nonexistent/mnist"}},
+		{name: "spec with a fraction for an integer", setup: func(e *env) []string {
+			p := filepath.Join(e.dir, "frac.yaml")
+			os.WriteFile(p, []byte("train:\n  epochs: 2.5\n"), 0o644)
+			return []string{"--spec", p}
+		}, args: []string{"train"}, code: 2, want: []string{"line 2", "train.epochs", "whole number"}},
+		{name: "spec of the wrong shape", setup: func(e *env) []string {
+			p := filepath.Join(e.dir, "list.yaml")
+			os.WriteFile(p, []byte("params: [1, 2]\n"), 0o644)
+			return []string{"--spec", p}
+		}, args: []string{"train"}, code: 2, want: []string{"line 1", "params", "not a list"}},
+		{name: "--out is a file", setup: func(e *env) []string {
+			p := filepath.Join(e.dir, "file")
+			os.WriteFile(p, []byte("x"), 0o644)
+			return []string{"--out", p}
+		}, args: []string{"train"}, code: 2, want: []string{"--out", "file", "is a file, not a folder"}},
+		{name: "--out too long", args: []string{"--out", strings.Repeat("x", 300), "train"}, code: 2, want: []string{"--out", "too long"}},
+		{name: "--db is a text file", setup: func(e *env) []string {
+			p := filepath.Join(e.dir, "notes.txt")
+			os.WriteFile(p, []byte("x"), 0o644)
+			return []string{"--db", p}
+		}, args: []string{"runs", "list"}, code: 2, want: []string{"notes.txt", "not a database", "untouched"}},
+		{name: "empty --db", args: []string{"--db", "", "runs", "list"}, code: 2, want: []string{"empty database path"}},
+		{name: "--db is a folder", args: []string{"--db", ".", "runs", "list"}, code: 2, want: []string{"is a directory"}},
+		{name: "resume without a database", args: []string{"train", "--resume", "1"}, code: 1, want: []string{"no tracker database"}},
+		{name: "samples -n too large", setup: emptyDB, args: []string{"samples", "last", "-n", "100000", "--out", "OUT/s.png"}, code: 2,
+			want: []string{"-n 100000", "1024"}, noOutput: "s.png"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -508,13 +556,18 @@ func TestPlotPanels(t *testing.T) {
 		}
 	}
 	rec.LogMetrics(steps, map[string]float64{"test/recon": 96, "test/kl": 24.5, "test/loss": 120.5, "test/nelbo": 120.5, "test/iwae_nll": 115})
+	// Single values with no curve to read them against: text, not panels.
+	rec.LogMetrics(steps, map[string]float64{"time/median_step_ms": 5.75, "time/train_seconds": 12.5})
 	if err := rec.Finish(tracker.StatusFinished, nil); err != nil {
 		t.Fatal(err)
 	}
 
-	panels, smooth, err := metricPanels(db, 1)
+	panels, notes, smooth, err := metricPanels(db, 1)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := []string{"time/median_step_ms = 5.75", "time/train_seconds = 12.5"}; !slices.Equal(notes, want) {
+		t.Errorf("notes %q, want %q: single values are written as text", notes, want)
 	}
 	var titles []string
 	for _, p := range panels {

@@ -37,7 +37,7 @@ func newModelsCmd() *cobra.Command {
 func describeModel(c *cobra.Command, name string) error {
 	f, err := variants.Get(name)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	w := c.OutOrStdout()
 	fmt.Fprintf(w, "%s: %s\npaper: %s\n", f.Name, f.Summary, f.Paper)

@@ -47,18 +47,18 @@ func newPlotCmd(a *app) *cobra.Command {
 func (a *app) plot(c *cobra.Command, arg, out string) error {
 	ext := strings.ToLower(filepath.Ext(out))
 	if !slices.Contains(figureExts, ext) {
-		return fmt.Errorf("--out %q: unsupported figure format %q; use a file name ending in %s", out, ext, strings.Join(figureExts, ", "))
+		return usagef("--out %q: unsupported figure format %q; use a file name ending in %s", out, ext, strings.Join(figureExts, ", "))
 	}
 	db, r, err := a.openRun(arg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	panels, smooth, err := metricPanels(db, r.ID)
+	panels, notes, smooth, err := metricPanels(db, r.ID)
 	if err != nil {
 		return err
 	}
-	if len(panels) == 0 {
+	if len(panels) == 0 && len(notes) == 0 {
 		return fmt.Errorf("run %d has no metrics to plot yet (status %s)", r.ID, r.Status)
 	}
 	cols := len(panels)
@@ -70,11 +70,12 @@ func (a *app) plot(c *cobra.Command, arg, out string) error {
 		XLabel:        "step",
 		Smooth:        smooth,
 		SkipTransient: 0.05, // the first steps of a loss sit hundreds of nats above the rest
+		Notes:         notes,
 	}
 	if err := writeFileAtomic(out, func(tmp string) error { return plots.SavePanels(tmp, panels, cols, opt) }); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.OutOrStdout(), "wrote %s (%d panels)\n", out, len(panels))
+	fmt.Fprintf(c.OutOrStdout(), "wrote %s (%d panels, %d single values as text)\n", out, len(panels), len(notes))
 	return nil
 }
 
@@ -88,10 +89,15 @@ func (a *app) plot(c *cobra.Command, arg, out string) error {
 // are spread out with gaps wider than the window instead, so each is drawn
 // as its own dot. A test value is logged once, at the end: it is drawn as a
 // horizontal line across the panel so it reads against the whole train curve.
-func metricPanels(db *tracker.DB, id int64) ([]plots.Panel, int, error) {
+//
+// A metric with no curve to draw against (every series of its panel holds
+// one value: time/median_step_ms, time/train_seconds, a test value of a run
+// without training points) would be a flat line alone in its panel: it is
+// returned as a note "key = value" instead, which the figure shows as text.
+func metricPanels(db *tracker.DB, id int64) (panels []plots.Panel, notes []string, smooth int, err error) {
 	keys, err := db.MetricKeys(id)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	hist := map[string][]tracker.Point{}
 	longest := 0
@@ -99,7 +105,7 @@ func metricPanels(db *tracker.DB, id int64) ([]plots.Panel, int, error) {
 	for _, k := range keys {
 		h, err := db.MetricHistory(id, k)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
 		if len(h) == 0 {
 			continue
@@ -112,7 +118,7 @@ func metricPanels(db *tracker.DB, id int64) ([]plots.Panel, int, error) {
 		}
 		groups[name] = append(groups[name], k)
 	}
-	smooth := longest / 50
+	smooth = longest / 50
 	if smooth < 3 {
 		smooth = 0
 	}
@@ -129,9 +135,14 @@ func metricPanels(db *tracker.DB, id int64) ([]plots.Panel, int, error) {
 		return names[i] < names[j]
 	})
 
-	var panels []plots.Panel
 	for _, name := range names {
 		ks := groups[name]
+		if singleValues(ks, hist) {
+			for _, k := range ks {
+				notes = append(notes, fmt.Sprintf("%s = %s", k, formatValue(hist[k][0].Value)))
+			}
+			continue
+		}
 		sort.Slice(ks, func(i, j int) bool {
 			si, _ := splitKey(ks[i])
 			sj, _ := splitKey(ks[j])
@@ -158,7 +169,17 @@ func metricPanels(db *tracker.DB, id int64) ([]plots.Panel, int, error) {
 		}
 		panels = append(panels, plots.Panel{Title: name, Series: series})
 	}
-	return panels, smooth, nil
+	return panels, notes, smooth, nil
+}
+
+// singleValues reports whether every key of a panel holds one value.
+func singleValues(keys []string, hist map[string][]tracker.Point) bool {
+	for _, k := range keys {
+		if len(hist[k]) != 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // seriesFor turns one metric's history into a series; see metricPanels.

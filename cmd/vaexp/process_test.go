@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,20 +20,54 @@ import (
 	"github.com/vaexp/vaexp/tracker"
 )
 
-// buildVaexp builds the real binary, as users build it, into a temporary folder.
+// vaexpBinary is the binary buildVaexp builds once per test process.
+var vaexpBinary struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+// buildVaexp builds the real binary, as users build it, into a temporary
+// folder, once for all the tests of this package (TestMain removes it).
 func buildVaexp(t *testing.T) string {
 	t.Helper()
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = "go"
+	b := &vaexpBinary
+	b.once.Do(func() {
+		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+		if _, err := os.Stat(goTool); err != nil {
+			goTool = "go"
+		}
+		if b.dir, b.err = os.MkdirTemp("", "vaexp-bin-"); b.err != nil {
+			return
+		}
+		b.path = filepath.Join(b.dir, "vaexp")
+		cmd := exec.Command(goTool, "build", "-o", b.path, ".")
+		cmd.Env = append(os.Environ(), "GOEXPERIMENT=simd", "GOTOOLCHAIN=go1.27.3")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	bin := filepath.Join(t.TempDir(), "vaexp")
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "GOEXPERIMENT=simd", "GOTOOLCHAIN=go1.27.3")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	return b.path
+}
+
+// needBinary skips a test in -short mode (it builds the binary and runs
+// real processes) and returns the binary.
+func needBinary(t *testing.T, why string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip(why)
 	}
-	return bin
+	return buildVaexp(t)
+}
+
+// freshPaths returns a database path and a runs folder in a new temporary
+// folder.
+func freshPaths(t *testing.T) (dbPath, runs string) {
+	dir := t.TempDir()
+	return filepath.Join(dir, "vaexp.db"), filepath.Join(dir, "runs")
 }
 
 // proc is one vaexp process started by a test.
@@ -192,14 +228,10 @@ func checkResumed(t *testing.T, db *tracker.DB, stdout, stderr string, code, tot
 // then listed as killed, and resumes it to the end with every step logged
 // exactly once.
 func TestKillAndResume(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and trains for a while")
-	}
-	bin := buildVaexp(t)
+	bin := needBinary(t, "builds the binary and trains for a while")
 
 	t.Run("SIGKILL", func(t *testing.T) {
-		dir := t.TempDir()
-		dbPath, runs := filepath.Join(dir, "vaexp.db"), filepath.Join(dir, "runs")
+		dbPath, runs := freshPaths(t)
 		const total = 4 * 32
 		p := start(t, bin, trainArgs(dbPath, runs, 4)...)
 		db := waitTraining(t, p, dbPath, filepath.Join(runs, "1"), 12)
@@ -245,8 +277,7 @@ func TestKillAndResume(t *testing.T) {
 	})
 
 	t.Run("SIGINT", func(t *testing.T) {
-		dir := t.TempDir()
-		dbPath, runs := filepath.Join(dir, "vaexp.db"), filepath.Join(dir, "runs")
+		dbPath, runs := freshPaths(t)
 		const total = 2 * 32
 		p := start(t, bin, trainArgs(dbPath, runs, 2)...)
 		db := waitTraining(t, p, dbPath, filepath.Join(runs, "1"), 12)

@@ -55,7 +55,7 @@ func newRunsCompareCmd(a *app) *cobra.Command {
 func (a *app) runsCompare(c *cobra.Command, args []string, metric, out string) error {
 	if out != "" {
 		if ext := strings.ToLower(filepath.Ext(out)); !slices.Contains(figureExts, ext) {
-			return fmt.Errorf("--out %q: unsupported figure format %q; use a file name ending in %s", out, ext, strings.Join(figureExts, ", "))
+			return usagef("--out %q: unsupported figure format %q; use a file name ending in %s", out, ext, strings.Join(figureExts, ", "))
 		}
 	}
 	db, err := a.openDBFresh()

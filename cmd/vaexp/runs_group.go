@@ -75,7 +75,7 @@ func (a *app) runsGroup(c *cobra.Command, filter, by, metric, out string) error 
 	}
 	if out != "" {
 		if ext := strings.ToLower(filepath.Ext(out)); !slices.Contains(figureExts, ext) {
-			return fmt.Errorf("--out %q: unsupported figure format %q; use a file name ending in %s", out, ext, strings.Join(figureExts, ", "))
+			return usagef("--out %q: unsupported figure format %q; use a file name ending in %s", out, ext, strings.Join(figureExts, ", "))
 		}
 	}
 	db, err := a.openDBFresh()

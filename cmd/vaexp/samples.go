@@ -32,8 +32,8 @@ func newSamplesCmd(a *app) *cobra.Command {
 				}
 				return a.exportArtifact(c, args[0], artifact, out)
 			}
-			if n < 1 || cols < 1 {
-				return usagef("-n %d --cols %d: both must be at least 1", n, cols)
+			if n < 1 || cols < 1 || n > maxSamples || cols > maxSamples {
+				return usagef("-n %d --cols %d: both must be in 1..%d", n, cols, maxSamples)
 			}
 			return a.samples(c, args[0], out, n, cols)
 		},
@@ -46,9 +46,13 @@ func newSamplesCmd(a *app) *cobra.Command {
 	return c
 }
 
+// maxSamples bounds -n and --cols: the grid is one image, unreadable (and
+// soon too large to encode) beyond this; train's --samples has the same bound.
+const maxSamples = 1024
+
 func (a *app) samples(c *cobra.Command, arg, out string, n, cols int) error {
 	if ext := strings.ToLower(filepath.Ext(out)); ext != ".png" {
-		return fmt.Errorf("--out %q: samples are written as PNG; use a file name ending in .png", out)
+		return usagef("--out %q: samples are written as PNG; use a file name ending in .png", out)
 	}
 	db, r, err := a.openRun(arg)
 	if err != nil {

@@ -204,14 +204,20 @@ func (a *app) train(c *cobra.Command, f *trainFlags) error {
 		if spec, err = f.spec(c.Flags()); err != nil {
 			return err
 		}
-		// Checked here too (Run does it again) so that a bad spec creates
-		// neither the database file nor a run folder.
+		// Checked here too (Run does it again) so that a bad spec or --out
+		// creates neither the database file nor a run folder.
 		if _, err := spec.Validate(); err != nil {
+			return err
+		}
+		if err := experiments.CheckOutDir(a.outDir); err != nil {
+			return err
+		}
+		if err := experiments.CheckData(spec); err != nil {
 			return err
 		}
 	}
 
-	db, err := a.openDB(true)
+	db, err := a.openDB(f.resume == "") // resuming needs the database the run is in
 	if err != nil {
 		return err
 	}
@@ -225,7 +231,7 @@ func (a *app) train(c *cobra.Command, f *trainFlags) error {
 			return err
 		}
 		if run.Status == tracker.StatusRunning {
-			return fmt.Errorf("run %d is still running (pid %d on %s); stop it before resuming it", run.ID, run.PID, orDash(run.Host))
+			return &tracker.HeldError{RunID: run.ID, PID: run.PID, Host: run.Host, Heartbeat: run.HeartbeatAt}
 		}
 		resume = run.ID
 	}

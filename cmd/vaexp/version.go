@@ -10,12 +10,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vaexp/vaexp/experiments"
+	"github.com/vaexp/vaexp/experiments/simd"
 )
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the vaexp version, Go version, SIMD support and compute backend",
+		Short: "Print the vaexp version, Go version, SIMD kernel path and compute backend",
 		Args:  noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			module, commit := "(unknown)", "(unknown: built without VCS stamping)"
@@ -37,10 +38,6 @@ func newVersionCmd() *cobra.Command {
 					}
 				}
 			}
-			simd := "off (rebuild with GOEXPERIMENT=simd: the Go backend is ~12x slower without it)"
-			if experiments.SIMDEnabled() {
-				simd = "on"
-			}
 			backend := "go"
 			if cfg := os.Getenv(compute.ConfigEnvVar); cfg != "" {
 				backend = cfg
@@ -55,7 +52,7 @@ func newVersionCmd() *cobra.Command {
 			t.row("vaexp", module)
 			t.row("commit", commit)
 			t.row("go", fmt.Sprintf("%s %s/%s", runtime.Version(), runtime.GOOS, runtime.GOARCH))
-			t.row("simd", simd)
+			t.row("simd", simd.Describe())
 			t.row("backend", backend)
 			return t.flush()
 		},
