@@ -3,7 +3,6 @@ package data
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 )
 
 // Images is a set of grey-level images with labels, pixels stored row-major as
@@ -57,26 +56,6 @@ func (im *Images) Head(n int) *Images {
 	}
 }
 
-// SplitValidation carves nVal examples, chosen by a shuffle seeded with seed,
-// out of train as a validation set; trainPart holds the rest. Both keep the
-// original order of their examples and are copies. nVal = 0 returns (train,
-// nil, nil). The split depends only on (train.N, nVal, seed).
-func SplitValidation(train *Images, nVal int, seed int64) (trainPart, val *Images, err error) {
-	if nVal == 0 {
-		return train, nil, nil
-	}
-	if nVal < 0 || nVal >= train.N {
-		return nil, nil, fmt.Errorf("validation size %d: must be in 0..%d (the %s set has %d examples)",
-			nVal, train.N-1, train.Name, train.N)
-	}
-	perm := permute(train.N, newPCG(seed, "validation", 0))
-	valIdx, trainIdx := perm[:nVal], perm[nVal:]
-	slices.Sort(valIdx)
-	slices.Sort(trainIdx)
-	trainPart, val = train.Subset(trainIdx), train.Subset(valIdx)
-	trainPart.Name, val.Name = train.Name+"/train", train.Name+"/val"
-	return trainPart, val, nil
-}
 
 // greyLevels maps a pixel to its grey level in [0,1].
 var greyLevels = func() (t [256]float32) {
@@ -140,27 +119,3 @@ func bernoulli(p uint8, u uint32) uint8 {
 	return uint8((r - uint64(p)) >> 63) // 1 iff r < p.
 }
 
-// StaticBinarize returns a copy of im with every pixel set to 255 with
-// probability pixel/255, else 0, drawn once from seed: the fixed binarized
-// data of static-binarization experiments. (The classic "binarized MNIST" of
-// Larochelle & Murray is one such draw; this is a reproducible equivalent, not
-// that exact file.)
-func StaticBinarize(im *Images, seed int64) *Images {
-	src := newPCG(seed, "static-binarize", 0)
-	out := &Images{
-		N: im.N, Height: im.Height, Width: im.Width,
-		Pixels: make([]uint8, len(im.Pixels)),
-		Labels: slices.Clone(im.Labels),
-		Name:   fmt.Sprintf("%s/static-binarized(seed=%d)", im.Name, seed),
-	}
-	j := 0
-	for ; j+1 < len(im.Pixels); j += 2 {
-		u := src.Uint64()
-		out.Pixels[j] = 255 * bernoulli(im.Pixels[j], uint32(u))
-		out.Pixels[j+1] = 255 * bernoulli(im.Pixels[j+1], uint32(u>>32))
-	}
-	if j < len(im.Pixels) {
-		out.Pixels[j] = 255 * bernoulli(im.Pixels[j], uint32(src.Uint64()))
-	}
-	return out
-}

@@ -53,56 +53,68 @@ func TestSubsetAndHead(t *testing.T) {
 	im.Subset([]int{10})
 }
 
-func TestSplitValidation(t *testing.T) {
+// splitIndices reads back the example indices indexed() encoded, through a Split.
+func splitIndices(s Split) []int {
+	n := s.Len()
+	x := make([]float32, 2*n)
+	y := make([]int32, n)
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	s.Fill(x, y, idx)
+	out := make([]int, n)
+	for i := range out {
+		out[i] = int(math.Round(float64(x[2*i])*255)) + 256*int(math.Round(float64(x[2*i+1])*255))
+		if int(y[i]) != out[i]%10 {
+			panic("label does not follow its example")
+		}
+	}
+	return out
+}
+
+func TestHoldout(t *testing.T) {
 	im := indexed(1000)
-	tr, val, err := SplitValidation(im, 100, 42)
+	tr, val, err := Holdout(im, 100, 42)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.N != 900 || val.N != 100 {
-		t.Fatalf("sizes %d+%d, want 900+100", tr.N, val.N)
+	if tr.Len() != 900 || val.Len() != 100 {
+		t.Fatalf("sizes %d+%d, want 900+100", tr.Len(), val.Len())
 	}
 	seen := make([]bool, im.N)
-	for _, part := range []*Images{tr, val} {
-		idx := indices(part)
+	for _, part := range []Split{tr, val} {
+		idx := splitIndices(part)
 		if !slices.IsSorted(idx) {
-			t.Errorf("%s not in original order", part.Name)
+			t.Error("a part is not in the original order")
 		}
-		for k, i := range idx {
+		for _, i := range idx {
 			if seen[i] {
 				t.Fatalf("example %d in both parts", i)
 			}
 			seen[i] = true
-			if part.Labels[k] != uint8(i%10) {
-				t.Fatalf("example %d has label %d", i, part.Labels[k])
-			}
 		}
 	}
 	if slices.Contains(seen, false) {
 		t.Fatal("an example is in neither part")
 	}
-	if tr.Name != "indexed/train" || val.Name != "indexed/val" {
-		t.Errorf("names %q, %q", tr.Name, val.Name)
-	}
-
-	_, val2, _ := SplitValidation(im, 100, 42)
-	if !slices.Equal(indices(val), indices(val2)) {
+	_, val2, _ := Holdout(im, 100, 42)
+	if !slices.Equal(splitIndices(val), splitIndices(val2)) {
 		t.Error("same seed, different split")
 	}
-	_, val3, _ := SplitValidation(im, 100, 43)
-	if slices.Equal(indices(val), indices(val3)) {
+	_, val3, _ := Holdout(im, 100, 43)
+	if slices.Equal(splitIndices(val), splitIndices(val3)) {
 		t.Error("different seeds, same split")
 	}
 	// The validation set is a random sample, not a block.
-	if idx := indices(val); idx[len(idx)-1]-idx[0] < 500 {
+	if idx := splitIndices(val); idx[len(idx)-1]-idx[0] < 500 {
 		t.Errorf("validation indices span only %d..%d", idx[0], idx[len(idx)-1])
 	}
-
-	if tr, val, err := SplitValidation(im, 0, 1); tr != im || val != nil || err != nil {
+	if tr, val, err := Holdout(im, 0, 1); tr != Split(im) || val != nil || err != nil {
 		t.Errorf("nVal=0: got %v, %v, %v", tr, val, err)
 	}
 	for _, bad := range []int{-1, 1000, 2000} {
-		if _, _, err := SplitValidation(im, bad, 1); err == nil {
+		if _, _, err := Holdout(im, bad, 1); err == nil {
 			t.Errorf("nVal=%d accepted", bad)
 		}
 	}
@@ -185,27 +197,37 @@ func TestBinarizedStatistics(t *testing.T) {
 	}
 }
 
-func TestStaticBinarize(t *testing.T) {
+func TestStaticBinarized(t *testing.T) {
 	im := realTest(t).Head(2000)
-	a, b, c := StaticBinarize(im, 7), StaticBinarize(im, 7), StaticBinarize(im, 8)
-	if !sameImages(a, b) {
+	fill := func(s Split, idx []int) []float32 {
+		x := make([]float32, len(idx)*im.Dim())
+		s.Fill(x, make([]int32, len(idx)), idx)
+		return x
+	}
+	all := make([]int, im.N)
+	for i := range all {
+		all[i] = i
+	}
+	a, c := fill(StaticBinarized(im, 7), all), fill(StaticBinarized(im, 8), all)
+	if !slices.Equal(a, fill(StaticBinarized(im, 7), all)) {
 		t.Error("same seed, different static binarization")
 	}
-	if slices.Equal(a.Pixels, c.Pixels) {
+	if slices.Equal(a, c) {
 		t.Error("different seeds, same static binarization")
 	}
-	if !slices.Equal(a.Labels, im.Labels) || a.N != im.N {
-		t.Error("labels or size changed")
+	// An example's draw does not depend on the batch it is in.
+	if one := fill(StaticBinarized(im, 7), []int{1234}); !slices.Equal(one, a[1234*im.Dim():1235*im.Dim()]) {
+		t.Error("example 1234 binarized differently alone and in a batch")
 	}
 	var on, grey float64
-	for j, p := range a.Pixels {
-		if p != 0 && p != 255 {
-			t.Fatalf("pixel value %d", p)
+	for j, p := range a {
+		if p != 0 && p != 1 {
+			t.Fatalf("value %v", p)
 		}
-		on += float64(p) / 255
+		on += float64(p)
 		grey += float64(im.Pixels[j]) / 255
 	}
-	n := float64(len(a.Pixels))
+	n := float64(len(a))
 	if math.Abs(on/n-grey/n) > 2e-3 {
 		t.Errorf("mean %.5f, mean grey %.5f", on/n, grey/n)
 	}
