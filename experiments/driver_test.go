@@ -185,7 +185,7 @@ func TestParseSpecReportsLines(t *testing.T) {
 		{"train:\n  epochs: 2.5\n", "line 2: train.epochs = 2.5: must be a whole number"},
 		{"train:\n  lr: fast\n", "line 2: train.lr = fast: must be a number"},
 		{"train: 5\n", "line 1: train must be a mapping of keys (epochs, steps"},
-		{"data:\n  vall: 3\n", `line 2: unknown key "vall" in data; the keys there are name, dir, binarize, val`},
+		{"data:\n  vall: 3\n", `line 2: unknown key "vall" in data; the keys there are name, seed, dir, binarize, val`},
 		{"params: [1, 2]\n", "line 1: params must be a mapping of name: value lines, not a list"},
 		{"params:\n  beta: {a: 1}\n", "line 2: params.beta must be a value such as 4 or a list"},
 		{"tags:\n  note: [a, b]\n", "line 2: tags.note must be a single value, not a list"},

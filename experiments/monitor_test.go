@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/gobackend"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
@@ -46,56 +49,87 @@ func TestMeanPairwiseDistance(t *testing.T) {
 	}
 }
 
-// TestSamplesFlagCollapse draws the epoch grid of a model that generates the
-// same image for every noise (auxToy: all zeros): diversity 0 is recorded,
-// the run is tagged collapsed once, and the store's RNG is left as it was,
-// so sampling never changes training.
+// switchToy generates uniform noise images (as diverse as it gets) until
+// collapsed is set, then the same all-zero image for every noise.
+type switchToy struct {
+	auxToy
+	collapsed *bool
+}
+
+func (m switchToy) Generate(scope *model.Scope, g *graph.Graph, n int, labels *graph.Node) *graph.Node {
+	if *m.collapsed {
+		return m.auxToy.Generate(scope, g, n, labels)
+	}
+	return scope.RandomUniform(g, shapes.Make(dtypes.Float32, n, 28, 28, 1))
+}
+
+// TestSamplesFlagCollapse draws epoch grids of a model whose samples are
+// diverse, then collapse to one image: diversity is recorded at each grid,
+// the run is tagged collapsed once, at the fall, and the store's RNG is left
+// as it was, so sampling never changes training. A model whose samples were
+// never diverse (under-trained, not collapsed) is not tagged.
 func TestSamplesFlagCollapse(t *testing.T) {
 	db := openDB(t)
-	rec, err := db.StartRun(tracker.RunInfo{Family: "toy"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	im, err := data.LoadMNIST("", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	desc := data.MNIST{}.Describe()
-	r := &runner{spec: DefaultSpec(), backend: gobackend.GetBackend(), rec: rec, desc: desc, dir: t.TempDir(),
-		train_: &exampleSet{split: data.Head(im, 100), binarize: "none", seed: 1, shape: desc.Shape}}
-	r.spec.Eval.Samples = 16
+	newRunner := func() *runner {
+		rec, err := db.StartRun(tracker.RunInfo{Family: "toy"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &runner{spec: DefaultSpec(), backend: gobackend.GetBackend(), rec: rec, desc: desc, dir: t.TempDir(),
+			train_: &exampleSet{split: data.Head(im, 100), binarize: "none", seed: 1, shape: desc.Shape}}
+		r.spec.Eval.Samples = 16
+		return r
+	}
 	store := model.NewStore()
 	if err := store.SetRNGStateFromSeed(7); err != nil {
 		t.Fatal(err)
 	}
-	rngBefore := tensors.MustCopyFlatData[uint64](store.GetVariable("/" + model.RNGStateVariableName).MustValue())
-	for _, step := range []int64{10, 20} {
-		if err := r.samples(store, auxToy{}, step); err != nil {
+	rngState := func() []uint64 {
+		return tensors.MustCopyFlatData[uint64](store.GetVariable("/" + model.RNGStateVariableName).MustValue())
+	}
+	rngBefore := rngState()
+	collapsed := false
+	r := newRunner()
+	for _, step := range []int64{10, 20, 30} {
+		collapsed = step >= 20
+		if err := r.samples(store, switchToy{collapsed: &collapsed}, step); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := rec.Flush(); err != nil {
+	if err := r.rec.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	rngAfter := tensors.MustCopyFlatData[uint64](store.GetVariable("/" + model.RNGStateVariableName).MustValue())
-	for i := range rngBefore {
-		if rngBefore[i] != rngAfter[i] {
-			t.Fatalf("sampling changed the RNG state: %v → %v", rngBefore, rngAfter)
+	if !slices.Equal(rngBefore, rngState()) {
+		t.Fatal("sampling changed the RNG state")
+	}
+	tags, err := db.Tags(r.rec.RunID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tag := tags[TagCollapse]; !strings.Contains(tag, "step 20") {
+		t.Errorf("collapse tag %q, want one naming step 20", tag)
+	}
+	hist, err := db.MetricHistory(r.rec.RunID(), "samples/diversity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 3 || hist[0].Value < 2*CollapseDiversity || hist[1].Value != 0 || hist[2].Value != 0 {
+		t.Errorf("samples/diversity history %+v, want a high value then two zeros", hist)
+	}
+
+	never := newRunner()
+	for _, step := range []int64{10, 20} {
+		if err := never.samples(store, auxToy{}, step); err != nil {
+			t.Fatal(err)
 		}
 	}
-	tags, err := db.Tags(rec.RunID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tag := tags[TagCollapse]; !strings.Contains(tag, "step 10") {
-		t.Errorf("collapse tag %q, want one naming step 10", tag)
-	}
-	hist, err := db.MetricHistory(rec.RunID(), "samples/diversity")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(hist) != 2 || hist[0].Value != 0 {
-		t.Errorf("samples/diversity history %+v, want two zeros", hist)
+	if tags, _ := db.Tags(never.rec.RunID()); tags[TagCollapse] != "" {
+		t.Errorf("a model never diverse was tagged %q", tags[TagCollapse])
 	}
 }
 

@@ -206,6 +206,8 @@ type runner struct {
 	// realSpread is the mean pairwise distance of real training examples,
 	// the scale of samples/diversity (computed at the first sample grid).
 	realSpread float64
+	// peakDiversity is the highest samples/diversity so far (in this process).
+	peakDiversity float64
 	// flagged is set once the run is tagged as collapsed.
 	flagged bool
 	// meter scores sample quality (loaded at first use); qualitySkipped is
