@@ -56,7 +56,6 @@ func (im *Images) Head(n int) *Images {
 	}
 }
 
-
 // greyLevels maps a pixel to its grey level in [0,1].
 var greyLevels = func() (t [256]float32) {
 	for i := range t {
@@ -118,4 +117,3 @@ func bernoulli(p uint8, u uint32) uint8 {
 	r := (uint64(u) * 255) >> 32
 	return uint8((r - uint64(p)) >> 63) // 1 iff r < p.
 }
-
