@@ -44,13 +44,13 @@ var ErrSweepBusy = errors.New("sweep is held by another controller")
 
 // Sweep is one row of the sweeps table plus its trial counts.
 type Sweep struct {
-	ID                        int64
-	Name, Method, Spec        string
-	Metric, Direction, State  string
-	CreatedAt, UpdatedAt      time.Time
-	OwnerPID                  int
-	OwnerHost                 string
-	OwnerBeat                 time.Time
+	ID                       int64
+	Name, Method, Spec       string
+	Metric, Direction, State string
+	CreatedAt, UpdatedAt     time.Time
+	OwnerPID                 int
+	OwnerHost                string
+	OwnerBeat                time.Time
 	// Trials is the number of trials; Counts the number in each state.
 	Trials int
 	Counts map[string]int
@@ -85,11 +85,11 @@ type Trial struct {
 	// RunID is the trial's run, 0 until it started.
 	RunID int64
 	// Value is the sweep metric at the last rung the trial completed (NaN: none yet).
-	Value                 float64
-	WorkerHost            string
-	WorkerPID             int
-	Error                 string
-	UpdatedAt             time.Time
+	Value      float64
+	WorkerHost string
+	WorkerPID  int
+	Error      string
+	UpdatedAt  time.Time
 }
 
 // Params decodes the trial's Config.
