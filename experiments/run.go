@@ -48,6 +48,17 @@ type Options struct {
 	OnStep func(step int, terms map[string]float64)
 	// Command is recorded with the run (the CLI's argv).
 	Command string
+	// Sweep names the sweep this run is a trial of (recorded as runs.sweep).
+	Sweep string
+	// OnStart, if set, gets the run's id as soon as the run is recorded,
+	// before training (a sweep links its trial to the run there).
+	OnStart func(runID int64)
+	// StopAtStep (or StopAtEpoch, in epochs), when short of the spec's
+	// budget, pauses the run at that global step: it saves a checkpoint,
+	// evaluates (test, and validation when the spec has it) as a finished
+	// run would, and ends with status pruned. Resuming it with a larger stop,
+	// or none, continues from there. Successive halving uses it for rungs.
+	StopAtStep, StopAtEpoch int
 
 	// stallAt injects a stall (tests): step stallAt sleeps stallFor before running.
 	stallAt  int
@@ -120,7 +131,7 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 		rec, err = opts.DB.StartRun(tracker.RunInfo{
 			Experiment: spec.Experiment, Name: spec.Name, Family: spec.Family, Seed: spec.Seed,
 			Backend: r.backend.Name(), Command: opts.Command, GitCommit: gitCommit(), Host: hostname(),
-			Params: spec.Values(cfg),
+			Params: spec.Values(cfg), Sweep: opts.Sweep,
 		})
 	}
 	if err != nil {
@@ -128,6 +139,9 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 	}
 	r.rec = rec
 	res.RunID = rec.RunID()
+	if opts.OnStart != nil {
+		opts.OnStart(res.RunID)
+	}
 	if runDir == "" {
 		runDir = freshRunDir(opts.OutDir, rec.RunID())
 	}
@@ -142,6 +156,8 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 			status = "killed"
 		case err != nil:
 			status = "failed"
+		case r.paused:
+			status = tracker.StatusPruned
 		}
 		res.Status = status
 		if ferr := rec.Finish(status, err); ferr != nil && err == nil {
@@ -197,6 +213,8 @@ type runner struct {
 	logMu   sync.Mutex
 
 	train_, val, test *imageSet
+	// paused: the run stopped at Options.StopAtStep/StopAtEpoch.
+	paused bool
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -300,6 +318,9 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 	total := spec.Train.Steps
 	if total <= 0 {
 		total = spec.Train.Epochs * sched.stepsPerEpoch
+	}
+	if stop := max(r.opts.StopAtStep, r.opts.StopAtEpoch*sched.stepsPerEpoch); stop > 0 && stop < total {
+		total, r.paused = stop, true
 	}
 	start := int(optimizer.GetGlobalStep(store))
 	if start > 0 {
@@ -444,6 +465,16 @@ func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res
 	}
 	for k, v := range test {
 		res.Metrics["test/"+k] = v
+	}
+	if r.paused && r.val != nil {
+		// A paused run is compared at its stop, which need not be an epoch end.
+		vals, err := eval.evaluate(r.val, spec.Eval.BatchSize, "binarize-val")
+		if err != nil {
+			return err
+		}
+		for k, v := range vals {
+			res.Metrics["val/"+k] = v
+		}
 	}
 	if spec.Eval.IWAEK > 0 {
 		ll, ok, err := eval.logLikelihood(r.test, spec.Eval.IWAEK, spec.Eval.BatchSize, "binarize-test")
