@@ -42,12 +42,12 @@ type pool struct {
 
 // worker is one running worker.
 type worker struct {
-	n      int
-	desc   string
-	done   chan struct{}
-	err    error // set before done closes
-	stopFn func()
-	killFn func()
+	n       int
+	desc    string
+	done    chan struct{}
+	err     error // set before done closes
+	stopFn  func()
+	killFn  func()
 	stopped bool // asked to stop: its exit is expected
 }
 
