@@ -163,6 +163,14 @@ func runTrial(ctx context.Context, db *tracker.DB, spec *Spec, t tracker.Trial, 
 	}
 	if t.RunID != 0 {
 		run, err := db.Run(t.RunID)
+		if err == nil && run.Status == tracker.StatusRunning {
+			// Its worker was killed outright: the run is marked killed (its
+			// process is gone) and continues below from its checkpoint.
+			if _, err := db.MarkStale(0); err != nil {
+				return fail(err)
+			}
+			run, err = db.Run(t.RunID)
+		}
 		switch {
 		case errors.Is(err, tracker.ErrNotFound):
 			// Deleted meanwhile: start the trial over.
