@@ -177,12 +177,9 @@ func (q *Query) Group(by, metric string) ([]GroupStat, error) {
 	if err != nil {
 		return nil, err
 	}
-	mF, err := ParseField(metric)
+	mF, err := numericField(metric)
 	if err != nil {
 		return nil, err
-	}
-	if ns := mF.f.ns; ns == nsTag || (ns == nsAttr && mF.f.attr.kind != aInt) {
-		return nil, fmt.Errorf("group: metric %s is not numeric (use a metric, a numeric param, id or seed)", mF)
 	}
 	rows, err := q.Fields(byF, mF).All()
 	if err != nil {
@@ -222,22 +219,39 @@ func (q *Query) Group(by, metric string) ([]GroupStat, error) {
 	sort.Slice(keys, func(i, j int) bool { return keys[i].less(keys[j]) })
 	for _, k := range keys {
 		a := groups[k]
-		s := a.stat
-		s.Count = len(a.vals)
-		s.Mean, s.Std, s.Min, s.Max = math.NaN(), math.NaN(), math.NaN(), math.NaN()
-		if s.Count > 0 {
-			s.Mean = stat.Mean(a.vals, nil)
-			s.Min, s.Max = a.vals[0], a.vals[0]
-			for _, v := range a.vals {
-				s.Min, s.Max = math.Min(s.Min, v), math.Max(s.Max, v)
-			}
-		}
-		if s.Count > 1 {
-			s.Std = stat.StdDev(a.vals, nil)
-		}
-		out = append(out, s)
+		out = append(out, summarize(a.stat, a.vals))
 	}
 	return out, nil
+}
+
+// summarize fills a group's Count, Mean, Std (n−1), Min and Max from its
+// metric values.
+func summarize(s GroupStat, vals []float64) GroupStat {
+	s.Count = len(vals)
+	s.Mean, s.Std, s.Min, s.Max = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+	if s.Count > 0 {
+		s.Mean = stat.Mean(vals, nil)
+		s.Min, s.Max = vals[0], vals[0]
+		for _, v := range vals {
+			s.Min, s.Max = math.Min(s.Min, v), math.Max(s.Max, v)
+		}
+	}
+	if s.Count > 1 {
+		s.Std = stat.StdDev(vals, nil)
+	}
+	return s
+}
+
+// numericField parses the metric a group summarizes, which must be a number.
+func numericField(metric string) (Field, error) {
+	mF, err := ParseField(metric)
+	if err != nil {
+		return mF, err
+	}
+	if ns := mF.f.ns; ns == nsTag || (ns == nsAttr && mF.f.attr.kind != aInt) {
+		return mF, fmt.Errorf("group: metric %s is not numeric (use a metric, a numeric param, id or seed)", mF)
+	}
+	return mF, nil
 }
 
 // groupKey is a comparable, sortable form of a group's value.
