@@ -29,7 +29,7 @@ func newSweepCmd(a *app) *cobra.Command {
 		RunE: groupRun,
 	}
 	c.AddCommand(newSweepRunCmd(a), newSweepResumeCmd(a), newSweepListCmd(a), newSweepStatusCmd(a), newSweepBestCmd(a),
-		newSweepTrialCmd(a), newSweepEmitCmd(), newSweepWorkerCmd(a))
+		newSweepTrialCmd(a), newSweepEmitCmd(), newSweepPlotCmd(a), newSweepWorkerCmd(a))
 	return c
 }
 

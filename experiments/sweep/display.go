@@ -134,10 +134,13 @@ func (d *display) event(prev, t tracker.Trial, seen bool) string {
 	}
 	switch t.State {
 	case tracker.TrialRunning:
+		if seen && t.Rung > prev.Rung {
+			return fmt.Sprintf("%s promoted, running%s after %s=%.5g", name, rung(t.Rung), d.spec.Metric, t.Value)
+		}
 		return fmt.Sprintf("%s running%s: %s seed %d", name, rung(t.Rung), FormatConfig(t.Config), t.Seed)
 	case tracker.TrialPending:
-		if seen && prev.State == tracker.TrialPaused && t.Rung > prev.Rung {
-			return fmt.Sprintf("%s promoted to%s", name, rung(t.Rung))
+		if seen && t.Rung > prev.Rung {
+			return fmt.Sprintf("%s promoted to%s after %s=%.5g", name, rung(t.Rung), d.spec.Metric, t.Value)
 		}
 		if seen && prev.State == tracker.TrialRunning {
 			return fmt.Sprintf("%s interrupted (run %d): it continues from its checkpoint", name, t.RunID)

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vaexp/vaexp/experiments/sweep"
+)
+
+func newSweepPlotCmd(a *app) *cobra.Command {
+	var dir string
+	c := &cobra.Command{
+		Use:   "plot SWEEP --out DIR",
+		Short: "Draw what a sweep found: metric against each parameter, parallel coordinates, halving rungs, rate–distortion",
+		Long: "plot writes PNG figures into DIR: metric-vs-<param>.png (mean ± std over seeds),\n" +
+			"parallel.png (parallel coordinates of the finished trials), rungs.png (halving sweeps:\n" +
+			"metric against budget, pruned trials grey) and rate-distortion.png (runs that record\n" +
+			"test/kl and test/recon, e.g. β sweeps: KL against reconstruction, coloured by β).",
+		Example: "  vaexp sweep plot beta --out beta-plots",
+		Args:    sweepIDArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if dir == "" {
+				return usagef("sweep plot needs --out DIR, the folder for the figures")
+			}
+			db, sw, err := a.openSweep(args[0])
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			files, err := sweep.Plot(db, sw.ID, dir)
+			for _, f := range files {
+				fmt.Fprintf(c.OutOrStdout(), "wrote %s\n", f)
+			}
+			return err
+		},
+	}
+	// Its own --out shadows the global runs folder, as plot and samples do.
+	c.Flags().StringVarP(&dir, "out", "o", "", "`DIR` for the figures (created if needed)")
+	return c
+}
