@@ -2,7 +2,6 @@ package tracker
 
 import (
 	"fmt"
-	"math"
 	"regexp"
 	"sort"
 	"strings"
@@ -85,9 +84,8 @@ func (q *Query) GroupByParams(except []string, metric string) ([]GroupStat, erro
 	}
 	sort.Strings(varying)
 	type acc struct {
-		stat GroupStat
+		groupAcc
 		keys []groupKey
-		vals []float64
 	}
 	groups := map[string]*acc{}
 	for _, r := range rows {
@@ -107,17 +105,10 @@ func (q *Query) GroupByParams(except []string, metric string) ([]GroupStat, erro
 		label := strings.Join(parts, " ")
 		a := groups[label]
 		if a == nil {
-			a = &acc{keys: keys, stat: GroupStat{Value: label, Label: label}}
+			a = &acc{keys: keys, groupAcc: groupAcc{stat: GroupStat{Value: label, Label: label}}}
 			groups[label] = a
 		}
-		a.stat.RunIDs = append(a.stat.RunIDs, r.ID)
-		mv, ok := mF.Value(r)
-		f, isNum := asFloat(mv)
-		if !ok || !isNum || math.IsNaN(f) {
-			a.stat.Missing++
-			continue
-		}
-		a.vals = append(a.vals, f)
+		a.add(r, mF)
 	}
 	accs := make([]*acc, 0, len(groups))
 	for _, a := range groups {
@@ -133,7 +124,7 @@ func (q *Query) GroupByParams(except []string, metric string) ([]GroupStat, erro
 	})
 	out := make([]GroupStat, 0, len(accs))
 	for _, a := range accs {
-		out = append(out, summarize(a.stat, a.vals))
+		out = append(out, a.summary())
 	}
 	return out, nil
 }

@@ -548,20 +548,26 @@ func (db *DB) PruneTrial(sweepID int64, index, fromRung int) (bool, error) {
 }
 
 func (db *DB) decideTrial(sweepID int64, index, fromRung int, stmt string, args ...any) (bool, error) {
-	var changed bool
-	err := db.write(func(tx *sql.Tx) error {
-		res, err := tx.Exec(stmt, append(args, unixNow(), sweepID, index, fromRung)...)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		changed = n > 0
-		return err
-	})
+	n, err := db.changeRows(stmt, append(args, unixNow(), sweepID, index, fromRung)...)
 	if err != nil {
 		return false, fmt.Errorf("decide trial %d of sweep %d: %w", index, sweepID, err)
 	}
-	return changed, nil
+	return n > 0, nil
+}
+
+// changeRows runs one statement in a write transaction and returns how
+// many rows it changed.
+func (db *DB) changeRows(stmt string, args ...any) (int64, error) {
+	var n int64
+	err := db.write(func(tx *sql.Tx) error {
+		res, err := tx.Exec(stmt, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
 }
 
 // ReleaseDeadClaims makes pending again every running trial of the sweep
@@ -613,16 +619,8 @@ func (db *DB) ReleaseDeadClaims(sweepID int64, all bool) ([]int, error) {
 // RetryFailedTrials makes every failed trial of the sweep pending again
 // (its run continues from its last checkpoint) and returns how many.
 func (db *DB) RetryFailedTrials(sweepID int64) (int, error) {
-	var n int64
-	err := db.write(func(tx *sql.Tx) error {
-		res, err := tx.Exec(`UPDATE sweep_trials SET state = 'pending', error = NULL, updated_at = ? WHERE sweep_id = ? AND state = 'failed'`,
-			unixNow(), sweepID)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+	n, err := db.changeRows(`UPDATE sweep_trials SET state = 'pending', error = NULL, updated_at = ? WHERE sweep_id = ? AND state = 'failed'`,
+		unixNow(), sweepID)
 	if err != nil {
 		return 0, fmt.Errorf("retry failed trials of sweep %d: %w", sweepID, err)
 	}

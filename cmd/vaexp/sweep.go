@@ -85,6 +85,14 @@ func (a *app) sweepOptions(c *cobra.Command, db *tracker.DB, f driveFlags) (swee
 	return o, nil
 }
 
+// oneSpecArg accepts exactly one SPEC file argument.
+func oneSpecArg(c *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return usagef("%s takes one SPEC file, got %d arguments; e.g. `%s experiments/sweeps/beta.yaml`", c.CommandPath(), len(args), c.CommandPath())
+	}
+	return nil
+}
+
 // specError turns a sweep spec mistake into a usage error (exit status 2).
 func specError(err error) error {
 	var se *sweep.SpecError
@@ -106,12 +114,7 @@ func newSweepRunCmd(a *app) *cobra.Command {
 			"after it saved its checkpoint and prints the command that resumes the sweep.",
 		Example: "  vaexp sweep run experiments/sweeps/beta.yaml --workers 2\n" +
 			"  vaexp sweep run experiments/sweeps/halving.yaml --full-budget   # the same configurations, all to the top rung",
-		Args: func(c *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("sweep run takes one SPEC file, got %d arguments; e.g. `vaexp sweep run experiments/sweeps/beta.yaml`", len(args))
-			}
-			return nil
-		},
+		Args: oneSpecArg,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {
 				return err
@@ -130,15 +133,10 @@ func newSweepRunCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			o, err := a.sweepOptions(c, db, f)
-			if err != nil {
-				return err
-			}
-			o.Name = name
-			ctx, cancel := interruptible(c.Context(), c.ErrOrStderr())
-			defer cancel()
-			res, err := sweep.Start(ctx, spec, o)
-			return a.sweepEnded(c.OutOrStdout(), res, err)
+			return a.drive(c, db, f, func(ctx context.Context, o sweep.Options) (sweep.Result, error) {
+				o.Name = name
+				return sweep.Start(ctx, spec, o)
+			})
 		},
 	}
 	f.register(c)
@@ -167,20 +165,28 @@ func newSweepResumeCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			o, err := a.sweepOptions(c, db, f)
-			if err != nil {
-				return err
-			}
-			o.RetryFailed = retry
-			ctx, cancel := interruptible(c.Context(), c.ErrOrStderr())
-			defer cancel()
-			res, err := sweep.Resume(ctx, sw.ID, o)
-			return a.sweepEnded(c.OutOrStdout(), res, err)
+			return a.drive(c, db, f, func(ctx context.Context, o sweep.Options) (sweep.Result, error) {
+				o.RetryFailed = retry
+				return sweep.Resume(ctx, sw.ID, o)
+			})
 		},
 	}
 	f.register(c)
 	c.Flags().BoolVar(&retry, "retry-failed", false, "run failed trials again (from their last checkpoint)")
 	return c
+}
+
+// drive runs a sweep's controller with the command's options until the
+// sweep ends or Ctrl-C stops it, and reports how it ended.
+func (a *app) drive(c *cobra.Command, db *tracker.DB, f driveFlags, run func(context.Context, sweep.Options) (sweep.Result, error)) error {
+	o, err := a.sweepOptions(c, db, f)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := interruptible(c.Context(), c.ErrOrStderr())
+	defer cancel()
+	res, err := run(ctx, o)
+	return a.sweepEnded(c.OutOrStdout(), res, err)
 }
 
 // sweepEnded prints how a sweep ended and, if it stopped, how to resume it.
@@ -238,6 +244,19 @@ func (a *app) openSweep(arg string) (*tracker.DB, tracker.Sweep, error) {
 		return nil, tracker.Sweep{}, err
 	}
 	return db, sw, nil
+}
+
+// onSweep returns a command body that opens the database, resolves the
+// SWEEP argument and calls fn with both.
+func (a *app) onSweep(fn func(c *cobra.Command, db *tracker.DB, sw tracker.Sweep) error) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, args []string) error {
+		db, sw, err := a.openSweep(args[0])
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return fn(c, db, sw)
+	}
 }
 
 func resolveSweep(db *tracker.DB, arg string) (tracker.Sweep, error) {
@@ -324,12 +343,7 @@ func newSweepTrialCmd(a *app) *cobra.Command {
 			"controller and run with `sweep run`.",
 		Example: "  vaexp --db task-3.db --out task-3 sweep trial beta.yaml --index 3\n" +
 			"  vaexp sweep emit beta.yaml --slurm > beta.sbatch   # the job array that runs these",
-		Args: func(c *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("sweep trial takes one SPEC file and --index I, got %d arguments", len(args))
-			}
-			return nil
-		},
+		Args: oneSpecArg,
 		RunE: func(c *cobra.Command, args []string) error {
 			if !c.Flags().Changed("index") {
 				for _, env := range []string{"SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"} {

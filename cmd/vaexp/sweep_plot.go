@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vaexp/vaexp/experiments/sweep"
+	"github.com/vaexp/vaexp/tracker"
 )
 
 func newSweepPlotCmd(a *app) *cobra.Command {
@@ -19,21 +20,16 @@ func newSweepPlotCmd(a *app) *cobra.Command {
 			"test/kl and test/recon, e.g. β sweeps: KL against reconstruction, coloured by β).",
 		Example: "  vaexp sweep plot beta --out beta-plots",
 		Args:    sweepIDArgs,
-		RunE: func(c *cobra.Command, args []string) error {
+		RunE: a.onSweep(func(c *cobra.Command, db *tracker.DB, sw tracker.Sweep) error {
 			if dir == "" {
 				return usagef("sweep plot needs --out DIR, the folder for the figures")
 			}
-			db, sw, err := a.openSweep(args[0])
-			if err != nil {
-				return err
-			}
-			defer db.Close()
 			files, err := sweep.Plot(db, sw.ID, dir)
 			for _, f := range files {
 				fmt.Fprintf(c.OutOrStdout(), "wrote %s\n", f)
 			}
 			return err
-		},
+		}),
 	}
 	// Its own --out shadows the global runs folder, as plot and samples do.
 	c.Flags().StringVarP(&dir, "out", "o", "", "`DIR` for the figures (created if needed)")

@@ -54,12 +54,7 @@ func newSweepStatusCmd(a *app) *cobra.Command {
 		Use:   "status SWEEP",
 		Short: "A sweep's trials: params, seed, state, rung, run and metric",
 		Args:  sweepIDArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			db, sw, err := a.openSweep(args[0])
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: a.onSweep(func(c *cobra.Command, db *tracker.DB, sw tracker.Sweep) error {
 			trials, err := db.Trials(sw.ID)
 			if err != nil {
 				return err
@@ -128,7 +123,7 @@ func newSweepStatusCmd(a *app) *cobra.Command {
 				t.row(row...)
 			}
 			return t.flush()
-		},
+		}),
 	}
 }
 
@@ -140,12 +135,7 @@ func newSweepBestCmd(a *app) *cobra.Command {
 		Use:   "best SWEEP [--by-mean-over-seeds]",
 		Short: "The best trial by the sweep's metric, or the best configuration by its mean over seeds",
 		Args:  sweepIDArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			db, sw, err := a.openSweep(args[0])
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: a.onSweep(func(c *cobra.Command, db *tracker.DB, sw tracker.Sweep) error {
 			b, err := sweep.BestTrial(db, sw.ID, byMean)
 			if err != nil {
 				return err
@@ -170,7 +160,7 @@ func newSweepBestCmd(a *app) *cobra.Command {
 				t.row("seed", b.Seed)
 			}
 			return t.flush()
-		},
+		}),
 	}
 	c.Flags().BoolVar(&byMean, "by-mean-over-seeds", false, "rank configurations by their metric's mean over seeds")
 	return c
@@ -188,8 +178,8 @@ func newSweepEmitCmd() *cobra.Command {
 		Example: "  vaexp sweep emit experiments/sweeps/beta.yaml --slurm --dir /shared/beta > beta.sbatch && sbatch beta.sbatch\n" +
 			"  vaexp sweep emit experiments/sweeps/beta.yaml --k8s --image registry.example.com/vaexp:v1 > beta.yaml",
 		Args: func(c *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("sweep emit takes one SPEC file, got %d arguments", len(args))
+			if err := oneSpecArg(c, args); err != nil {
+				return err
 			}
 			if slurm == k8s {
 				return usagef("sweep emit needs exactly one of --slurm and --k8s")

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/plot"
 
 	"github.com/vaexp/vaexp/plots"
@@ -214,11 +213,8 @@ func byValue(done, trials []tracker.Trial, params []map[string]any, name string)
 	}
 	out := make([]plots.Group, 0, len(labels))
 	for _, l := range labels {
-		v := vals[l]
-		g := plots.Group{Label: l, N: len(v), Mean: stat.Mean(v, nil), Std: math.NaN(), Min: slices.Min(v), Max: slices.Max(v)}
-		if len(v) > 1 {
-			g.Std = stat.StdDev(v, nil)
-		}
+		g := plots.Group{Label: l, N: len(vals[l])}
+		g.Mean, g.Std, g.Min, g.Max = tracker.Summarize(vals[l])
 		out = append(out, g)
 	}
 	return out

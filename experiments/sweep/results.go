@@ -4,10 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
-
-	"gonum.org/v1/gonum/stat"
 
 	"github.com/vaexp/vaexp/tracker"
 )
@@ -72,19 +69,8 @@ func Configs(db *tracker.DB, sweepID int64) ([]ConfigStat, error) {
 	}
 	for i := range out {
 		c := &out[i]
-		v := vals[c.Config]
-		c.N = len(v)
-		c.Mean, c.Std, c.Min, c.Max = math.NaN(), math.NaN(), math.NaN(), math.NaN()
-		if c.N > 0 {
-			c.Mean = stat.Mean(v, nil)
-			c.Min, c.Max = v[0], v[0]
-			for _, x := range v {
-				c.Min, c.Max = math.Min(c.Min, x), math.Max(c.Max, x)
-			}
-		}
-		if c.N > 1 {
-			c.Std = stat.StdDev(v, nil)
-		}
+		c.N = len(vals[c.Config])
+		c.Mean, c.Std, c.Min, c.Max = tracker.Summarize(vals[c.Config])
 	}
 	return out, nil
 }
@@ -146,14 +132,9 @@ func FormatConfig(config string) string {
 	if err := json.Unmarshal([]byte(config), &m); err != nil {
 		return config
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%v", k, m[k])
+	var parts []string
+	for _, k := range sortedNames(m) {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, m[k]))
 	}
 	return strings.Join(parts, " ")
 }
