@@ -234,7 +234,7 @@ func drive(ctx context.Context, sw tracker.Sweep, opts Options) (res Result, err
 		}
 		select {
 		case <-ctx.Done():
-			disp.linef("stopping: waiting for the workers to save their checkpoints")
+			disp.notef("stopping: waiting for the workers to save their checkpoints")
 			pool.stop()
 			if _, err := db.ReleaseDeadClaims(sw.ID, false); err != nil {
 				return res, err

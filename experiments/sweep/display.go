@@ -44,15 +44,8 @@ func newDisplay(log, progress io.Writer, spec *Spec, sw tracker.Sweep) *display 
 	return d
 }
 
-// linef prints an informational line (to the log, or above the bar).
-func (d *display) linef(format string, args ...any) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.print(fmt.Sprintf(format, args...), false)
-}
-
-// failf prints a line that must be seen even under a progress bar.
-func (d *display) failf(format string, args ...any) {
+// notef prints a line that must be seen even under a progress bar (failures, the start).
+func (d *display) notef(format string, args ...any) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.print(fmt.Sprintf(format, args...), true)

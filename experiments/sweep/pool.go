@@ -70,7 +70,7 @@ func (p *pool) start(n int) error {
 	if p.opts.WorkerCommand != nil {
 		kind = fmt.Sprintf("processes, %s", p.threadsNote())
 	}
-	p.disp.linef("sweep %d (%s): %d trials, %d workers (%s); logs in %s", p.sw.ID, p.sw.Name, p.sw.Trials, n, kind, p.dir)
+	p.disp.notef("sweep %d (%s): %d trials, %d workers (%s); logs in %s", p.sw.ID, p.sw.Name, p.sw.Trials, n, kind, p.dir)
 	return nil
 }
 
@@ -173,12 +173,12 @@ func (p *pool) reap() error {
 			note = fmt.Sprintf("; trial %v continues from its checkpoint", released)
 		}
 		if p.restarts[w.n] >= maxRestarts {
-			p.disp.failf("%s died (%v)%s; not restarted after %d restarts: see %s", w.desc, w.err, note, maxRestarts,
+			p.disp.notef("%s died (%v)%s; not restarted after %d restarts: see %s", w.desc, w.err, note, maxRestarts,
 				filepath.Join(p.dir, fmt.Sprintf("worker-%d.log", w.n)))
 			continue
 		}
 		p.restarts[w.n]++
-		p.disp.failf("%s died (%v)%s; restarting it", w.desc, w.err, note)
+		p.disp.notef("%s died (%v)%s; restarting it", w.desc, w.err, note)
 		if err := p.launch(w.n); err != nil {
 			return err
 		}
