@@ -82,7 +82,8 @@ split)
   for r in $(seq "$rounds"); do
     printf "%s %s %s\n" "$r" 1x2 "$(sweepRun split-1x2 "$OUT/split.yaml" --workers 1 --threads 2)"
     printf "%s %s %s\n" "$r" 2x1 "$(sweepRun split-2x1 "$OUT/split.yaml" --workers 2 --threads 1)"
-  done | tee "$OUT/split.txt" | tee /dev/stderr | ratios 1x2 2x1
+  done | tee "$OUT/split.txt" >&2
+  ratios 1x2 2x1 <"$OUT/split.txt"
   ;;
 pytorch)
   oneEpochSpec twelve 12
@@ -90,12 +91,14 @@ pytorch)
   for r in $(seq "$rounds"); do
     printf "%s %s %s\n" "$r" vaexp "$(sweepRun twelve "$OUT/twelve.yaml")"
     printf "%s %s %s\n" "$r" pytorch "$(secs torch12)"
-  done | tee "$OUT/pytorch.txt" | tee /dev/stderr | ratios vaexp pytorch
+  done | tee "$OUT/pytorch.txt" >&2
+  ratios vaexp pytorch <"$OUT/pytorch.txt"
   ;;
 beta)
   for w in 1 2; do
     printf "1 workers=%s %s\n" "$w" "$(sweepRun beta-w$w experiments/sweeps/beta.yaml --workers "$w")"
-  done | tee "$OUT/beta.txt" | tee /dev/stderr | ratios workers=1 workers=2
+  done | tee "$OUT/beta.txt" >&2
+  ratios workers=1 workers=2 <"$OUT/beta.txt"
   "$VAEXP" --db "$OUT/beta-w2.db" sweep best beta --by-mean-over-seeds
   "$VAEXP" --db "$OUT/beta-w2.db" sweep plot beta --out "$OUT/beta-plots"
   ;;
