@@ -156,10 +156,10 @@ func drive(ctx context.Context, sw tracker.Sweep, opts Options) (res Result, err
 	if opts.Poll <= 0 {
 		opts.Poll = 250 * time.Millisecond
 	}
-	res = Result{SweepID: sw.ID, Name: sw.Name, State: tracker.SweepStopped}
 	if err := db.AcquireSweep(sw.ID, staleController); err != nil {
-		return res, err
+		return Result{}, err // nothing was done: another controller holds it
 	}
+	res = Result{SweepID: sw.ID, Name: sw.Name, State: tracker.SweepStopped}
 	finished := false
 	defer func() {
 		state := tracker.SweepStopped

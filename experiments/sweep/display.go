@@ -90,6 +90,15 @@ func (d *display) update(trials []tracker.Trial) {
 		bestText = fmt.Sprintf("%s=%.5g (trial %d)", d.spec.Metric, trials[best].Value, trials[best].Index)
 	}
 	summary := fmt.Sprintf("[%d/%d done, %d running, %d pruned, %d failed; best %s]", done, len(trials), running, pruned, failed, bestText)
+	if len(d.last) == 0 && done > 0 {
+		// A resumed sweep: what ended before is summed up, not replayed.
+		d.print("resuming "+summary, true)
+		for _, t := range trials {
+			if tracker.TrialDone(t.State) {
+				d.last[t.Index] = t
+			}
+		}
+	}
 	for _, t := range trials {
 		prev, seen := d.last[t.Index]
 		d.last[t.Index] = t

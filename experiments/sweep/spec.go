@@ -556,10 +556,7 @@ func scalarValue(n *yaml.Node) (any, bool) {
 		return v, err == nil
 	case "!!bool":
 		v, err := strconv.ParseBool(n.Value)
-		if err != nil {
-			return n.Value == "yes" || n.Value == "on" || n.Value == "True", true
-		}
-		return v, true
+		return v, err == nil
 	}
 	return n.Value, true
 }
