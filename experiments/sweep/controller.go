@@ -13,9 +13,12 @@ import (
 )
 
 // DefaultWorkers is the number of workers a sweep starts unless told
-// otherwise: one per core, each with one backend thread. Measured on 2
-// cores with bench/sweep.sh (README, "Sweeps"): 2 workers × 1 thread ran
-// 1-epoch MLP VAE trials faster than 1 worker × 2 threads.
+// otherwise: one per core, each with one backend thread (pool.threads).
+// Measured on 2 cores with `bench/sweep.sh split` (6 one-epoch MLP VAE
+// trials, alternated): 2 workers × 1 thread took 58.5 s and 105.7 s where
+// 1 worker × 2 threads took 123.8 s and 134.3 s (median ratio 1.69), under
+// a load of ~30 from other jobs; small models leave a second backend
+// thread little to do, a second trial a whole core.
 func DefaultWorkers() int { return max(1, runtime.NumCPU()) }
 
 // staleController is how long a controller on another host may go without
