@@ -34,8 +34,9 @@ type MergeReport struct {
 // reference to them (sweep trials) is remapped the same way. Experiments
 // and sweeps are matched by name; a sweep of the same name with another
 // spec is an error. Sources are opened with Open (so an older file is
-// migrated first) and are otherwise only read. A source that is db's own
-// file is refused.
+// migrated first) and are otherwise only read; a source still being written
+// is copied as far as it was read (merge it again later). A source that is
+// db's own file is refused.
 //
 // progress, if not nil, gets one line per source and per 100 runs.
 func (db *DB) Merge(sources []string, progress func(string)) (MergeReport, error) {
@@ -457,7 +458,9 @@ func (m *merger) trial(dstSweep int64, t Trial) (bool, error) {
 	if t.RunID != 0 {
 		id, ok := m.runs[t.RunID]
 		if !ok {
-			return false, fmt.Errorf("trial %d: run %d missing from the source", t.Index, t.RunID)
+			// The run started after this merge read the source's runs (the
+			// file is still being written): the trial waits for the next merge.
+			return false, nil
 		}
 		runID = id
 	}
