@@ -16,8 +16,8 @@ func newSweepPlotCmd(a *app) *cobra.Command {
 		Short: "Draw what a sweep found: metric against each parameter, parallel coordinates, halving rungs, rate–distortion",
 		Long: "plot writes PNG figures into DIR: metric-vs-<param>.png (mean ± std over seeds),\n" +
 			"parallel.png (parallel coordinates of the finished trials), rungs.png (halving sweeps:\n" +
-			"metric against budget, pruned trials grey) and rate-distortion.png (runs that record\n" +
-			"test/kl and test/recon, e.g. β sweeps: KL against reconstruction, coloured by β).",
+			"metric against budget, pruned trials grey) and rate-distortion.png (β sweeps whose runs\n" +
+			"record test/kl and test/recon: KL against reconstruction, coloured by β).",
 		Example: "  vaexp sweep plot beta --out beta-plots",
 		Args:    sweepIDArgs,
 		RunE: a.onSweep(func(c *cobra.Command, db *tracker.DB, sw tracker.Sweep) error {

@@ -24,8 +24,8 @@ import (
 //     by the metric;
 //   - rungs.png (halving): each trial's metric at each rung's budget,
 //     pruned trials in grey;
-//   - rate-distortion.png, when the runs record test/kl and test/recon (β
-//     sweeps): one point per run, KL (rate) against reconstruction
+//   - rate-distortion.png, for β sweeps whose runs record test/kl and
+//     test/recon: one point per run, KL (rate) against reconstruction
 //     (distortion), coloured by β (Alemi et al. 2018).
 func Plot(db *tracker.DB, sweepID int64, dir string) ([]string, error) {
 	sw, err := db.Sweep(sweepID)
@@ -152,11 +152,11 @@ func Plot(db *tracker.DB, sweepID int64, dir string) ([]string, error) {
 		}
 	}
 
-	// The rate–distortion plane.
+	// The rate–distortion plane, for β sweeps.
 	var pts []plots.RDPoint
 	group := "beta"
 	if !slices.ContainsFunc(spec.Space, func(d Dim) bool { return d.Name == group }) {
-		group = ""
+		return wrote, nil
 	}
 	for i, t := range trials {
 		if t.State != tracker.TrialFinished || t.RunID == 0 {
@@ -173,18 +173,10 @@ func Plot(db *tracker.DB, sweepID int64, dir string) ([]string, error) {
 		if !finite(rate) || !finite(dist) {
 			continue
 		}
-		label := FormatConfig(t.Config)
-		if group != "" {
-			label = fmt.Sprint(params[i][group])
-		}
-		pts = append(pts, plots.RDPoint{Rate: rate, Distortion: dist, Group: label})
+		pts = append(pts, plots.RDPoint{Rate: rate, Distortion: dist, Group: fmt.Sprint(params[i][group])})
 	}
 	if len(pts) >= 2 {
-		legendTitle := "β"
-		if group == "" {
-			legendTitle = "configuration"
-		}
-		p, err := plots.RateDistortion(pts, plots.CurveOptions{Title: fmt.Sprintf("sweep %s: rate–distortion (colour: %s)", sw.Name, legendTitle),
+		p, err := plots.RateDistortion(pts, plots.CurveOptions{Title: fmt.Sprintf("sweep %s: rate–distortion (colour: β)", sw.Name),
 			XLabel: "rate R = test KL (nats)", YLabel: "distortion D = test reconstruction (nats)"})
 		if err != nil {
 			return wrote, err
