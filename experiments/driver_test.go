@@ -399,3 +399,51 @@ func TestRunFolderFromAnywhere(t *testing.T) {
 		t.Errorf("run folder resolved to %s", tr.Dir)
 	}
 }
+
+// TestStopAtPausesAndContinues runs a trial as successive halving does: it
+// stops at a rung (status pruned, evaluated there, linked to its sweep),
+// continues to the next with a larger stop, then to the spec's budget, and
+// ends equal to an uninterrupted run.
+func TestStopAtPausesAndContinues(t *testing.T) {
+	db := openDB(t)
+	out := t.TempDir()
+	spec := tinySpec(30)
+	spec.Data.Val = 200
+
+	straight, err := Run(context.Background(), spec, Options{DB: db, OutDir: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started int64
+	rung0, err := Run(context.Background(), spec, Options{DB: db, OutDir: out, Sweep: "halving", StopAtStep: 10,
+		OnStart: func(id int64) { started = id }})
+	if err != nil || rung0.Status != "pruned" || rung0.Steps != 10 || started != rung0.RunID {
+		t.Fatalf("rung 0: %+v, %v (OnStart got %d)", rung0, err, started)
+	}
+	if _, ok := rung0.Metrics["val/nelbo"]; !ok {
+		t.Errorf("rung 0 metrics lack val/nelbo: %v", rung0.Metrics)
+	}
+	run, _ := db.Run(rung0.RunID)
+	if run.Status != "pruned" || run.Sweep != "halving" {
+		t.Errorf("run after rung 0: status %q sweep %q", run.Status, run.Sweep)
+	}
+	if v, step, _ := db.MetricValue(rung0.RunID, "test/nelbo"); step != 10 || math.IsNaN(v) {
+		t.Errorf("test/nelbo at the rung: %v at step %d", v, step)
+	}
+	// One epoch here is 1024/64 = 16 steps: a stop of 1 epoch is step 16.
+	rung1, err := Run(context.Background(), Spec{}, Options{DB: db, OutDir: out, Resume: rung0.RunID, StopAtEpoch: 1})
+	if err != nil || rung1.Status != "pruned" || rung1.Steps != 16 {
+		t.Fatalf("rung 1: %+v, %v", rung1, err)
+	}
+	top, err := Run(context.Background(), Spec{}, Options{DB: db, OutDir: out, Resume: rung0.RunID})
+	if err != nil || top.Status != "finished" || top.Steps != 30 {
+		t.Fatalf("top rung: %+v, %v", top, err)
+	}
+	h, _ := db.MetricHistory(top.RunID, "test/nelbo")
+	if len(h) != 3 || h[0].Step != 10 || h[1].Step != 16 || h[2].Step != 30 {
+		t.Errorf("test/nelbo history %v, want one value per rung (10, 16, 30)", h)
+	}
+	if a, b := top.Metrics["test/nelbo"], straight.Metrics["test/nelbo"]; math.Abs(a-b) > 1e-3 {
+		t.Errorf("test/nelbo after rungs %.5f vs uninterrupted %.5f", a, b)
+	}
+}

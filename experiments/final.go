@@ -35,6 +35,19 @@ func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res
 	for k, v := range test {
 		res.Metrics["test/"+k] = v
 	}
+	if r.paused && r.val != nil {
+		// A paused run is compared at its stop, which need not be an epoch end.
+		vals, err := eval.evaluate(r.val, spec.Eval.BatchSize, "binarize-val")
+		if eval.ctx != nil && eval.ctx.Err() != nil {
+			return interrupted(eval.ctx.Err())
+		}
+		if err != nil {
+			return err
+		}
+		for k, v := range vals {
+			res.Metrics["val/"+k] = v
+		}
+	}
 	r.logf("test: %s", formatTerms(test))
 	if spec.Eval.IWAEK > 0 {
 		r.logf("test: estimating the log-likelihood with %d importance samples per example on %d examples", spec.Eval.IWAEK, r.test.len())

@@ -53,6 +53,9 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 	if total <= 0 {
 		total = spec.Train.Epochs * sched.stepsPerEpoch
 	}
+	if stop := max(r.opts.StopAtStep, r.opts.StopAtEpoch*sched.stepsPerEpoch); stop > 0 && stop < total {
+		total, r.paused = stop, true
+	}
 	start := int(optimizer.GetGlobalStep(store))
 	if start > 0 {
 		r.logf("resuming run %d from step %d (checkpoint)", r.rec.RunID(), start)

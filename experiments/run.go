@@ -38,6 +38,17 @@ type Options struct {
 	OnStep func(step int, terms map[string]float64)
 	// Command is recorded with the run (the CLI's argv).
 	Command string
+	// Sweep names the sweep this run is a trial of (recorded as runs.sweep).
+	Sweep string
+	// OnStart, if set, gets the run's id as soon as the run is recorded,
+	// before training (a sweep links its trial to the run there).
+	OnStart func(runID int64)
+	// StopAtStep (or StopAtEpoch, in epochs), when short of the spec's
+	// budget, pauses the run at that global step: it saves a checkpoint,
+	// evaluates (test, and validation when the spec has it) as a finished
+	// run would, and ends with status pruned. Resuming it with a larger stop,
+	// or none, continues from there. Successive halving uses it for rungs.
+	StopAtStep, StopAtEpoch int
 
 	// stallAt injects a stall (tests): step stallAt sleeps stallFor before running.
 	stallAt  int
@@ -134,7 +145,7 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 		rec, err = opts.DB.StartRun(tracker.RunInfo{
 			Experiment: spec.Experiment, Name: spec.Name, Family: spec.Family, Seed: spec.Seed,
 			Backend: r.backend.Name(), Command: opts.Command, GitCommit: gitCommit(), Host: hostname(),
-			Params: spec.Values(cfg),
+			Params: spec.Values(cfg), Sweep: opts.Sweep,
 		})
 	}
 	if err != nil {
@@ -142,6 +153,9 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 	}
 	r.rec = rec
 	res.RunID = rec.RunID()
+	if opts.OnStart != nil {
+		opts.OnStart(res.RunID)
+	}
 	defer func() {
 		status := "finished"
 		switch {
@@ -151,6 +165,8 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 			status = "killed"
 		case err != nil:
 			status = "failed"
+		case r.paused:
+			status = tracker.StatusPruned
 		}
 		res.Status = status
 		if ferr := rec.Finish(status, err); ferr != nil {
@@ -214,6 +230,8 @@ type runner struct {
 	// set once its skip for non-MNIST data is logged.
 	meter          *qualityMeter
 	qualitySkipped bool
+	// paused: the run stopped at Options.StopAtStep/StopAtEpoch.
+	paused bool
 }
 
 func (r *runner) logf(format string, args ...any) {

@@ -5,6 +5,7 @@ import (
 	"html"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -175,6 +176,17 @@ func (s *Status) Set(format string, args ...any) {
 	s.last = time.Now()
 	s.mu.Unlock()
 	gonbui.UpdateHTML(s.id, `<div style="font-family:monospace">`+html.EscapeString(fmt.Sprintf(format, args...))+`</div>`)
+}
+
+// Write shows the last complete line written, so a Status can take the
+// event lines of a sweep (sweep.Options.Log): the line is redrawn in place
+// instead of scrolling a wall of text.
+func (s *Status) Write(p []byte) (int, error) {
+	lines := strings.Split(strings.TrimRight(string(p), "\n"), "\n")
+	if last := strings.TrimSpace(lines[len(lines)-1]); last != "" {
+		s.Set("%s", last)
+	}
+	return len(p), nil
 }
 
 // Steps returns an experiments.Options.OnStep function that shows

@@ -177,21 +177,17 @@ func (q *Query) Group(by, metric string) ([]GroupStat, error) {
 	if err != nil {
 		return nil, err
 	}
-	mF, err := ParseField(metric)
+	mF, err := numericField(metric)
 	if err != nil {
 		return nil, err
-	}
-	if ns := mF.f.ns; ns == nsTag || (ns == nsAttr && mF.f.attr.kind != aInt) {
-		return nil, fmt.Errorf("group: metric %s is not numeric (use a metric, a numeric param, id or seed)", mF)
 	}
 	rows, err := q.Fields(byF, mF).All()
 	if err != nil {
 		return nil, err
 	}
 	type acc struct {
-		stat GroupStat
-		key  groupKey
-		vals []float64
+		groupAcc
+		key groupKey
 	}
 	groups := map[groupKey]*acc{}
 	for _, r := range rows {
@@ -202,17 +198,10 @@ func (q *Query) Group(by, metric string) ([]GroupStat, error) {
 		k := keyOf(bv)
 		a := groups[k]
 		if a == nil {
-			a = &acc{key: k, stat: GroupStat{Value: bv, Label: formatValue(bv)}}
+			a = &acc{key: k, groupAcc: groupAcc{stat: GroupStat{Value: bv, Label: formatValue(bv)}}}
 			groups[k] = a
 		}
-		a.stat.RunIDs = append(a.stat.RunIDs, r.ID)
-		mv, ok := mF.Value(r)
-		f, isNum := asFloat(mv)
-		if !ok || !isNum || math.IsNaN(f) {
-			a.stat.Missing++
-			continue
-		}
-		a.vals = append(a.vals, f)
+		a.add(r, mF)
 	}
 	out := make([]GroupStat, 0, len(groups))
 	keys := make([]groupKey, 0, len(groups))
@@ -222,22 +211,66 @@ func (q *Query) Group(by, metric string) ([]GroupStat, error) {
 	sort.Slice(keys, func(i, j int) bool { return keys[i].less(keys[j]) })
 	for _, k := range keys {
 		a := groups[k]
-		s := a.stat
-		s.Count = len(a.vals)
-		s.Mean, s.Std, s.Min, s.Max = math.NaN(), math.NaN(), math.NaN(), math.NaN()
-		if s.Count > 0 {
-			s.Mean = stat.Mean(a.vals, nil)
-			s.Min, s.Max = a.vals[0], a.vals[0]
-			for _, v := range a.vals {
-				s.Min, s.Max = math.Min(s.Min, v), math.Max(s.Max, v)
-			}
-		}
-		if s.Count > 1 {
-			s.Std = stat.StdDev(a.vals, nil)
-		}
-		out = append(out, s)
+		out = append(out, a.summary())
 	}
 	return out, nil
+}
+
+// groupAcc collects one group's runs and metric values.
+type groupAcc struct {
+	stat GroupStat
+	vals []float64
+}
+
+// add counts run r in the group, with its value of metric (or as missing).
+func (a *groupAcc) add(r RunRow, metric Field) {
+	a.stat.RunIDs = append(a.stat.RunIDs, r.ID)
+	mv, ok := metric.Value(r)
+	f, isNum := asFloat(mv)
+	if !ok || !isNum || math.IsNaN(f) {
+		a.stat.Missing++
+		return
+	}
+	a.vals = append(a.vals, f)
+}
+
+// summary is the group with Count, Mean, Std, Min and Max filled in.
+func (a *groupAcc) summary() GroupStat {
+	s := a.stat
+	s.Count = len(a.vals)
+	s.Mean, s.Std, s.Min, s.Max = Summarize(a.vals)
+	return s
+}
+
+// Summarize returns the mean, sample standard deviation (n−1; NaN for
+// fewer than two values), minimum and maximum of vals (all NaN for none),
+// with gonum's stat package: the statistics Group reports, for callers
+// summarizing values of their own (a sweep's configurations over seeds).
+func Summarize(vals []float64) (mean, std, lo, hi float64) {
+	mean, std, lo, hi = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+	if len(vals) > 0 {
+		mean = stat.Mean(vals, nil)
+		lo, hi = vals[0], vals[0]
+		for _, v := range vals {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	if len(vals) > 1 {
+		std = stat.StdDev(vals, nil)
+	}
+	return mean, std, lo, hi
+}
+
+// numericField parses the metric a group summarizes, which must be a number.
+func numericField(metric string) (Field, error) {
+	mF, err := ParseField(metric)
+	if err != nil {
+		return mF, err
+	}
+	if ns := mF.f.ns; ns == nsTag || (ns == nsAttr && mF.f.attr.kind != aInt) {
+		return mF, fmt.Errorf("group: metric %s is not numeric (use a metric, a numeric param, id or seed)", mF)
+	}
+	return mF, nil
 }
 
 // groupKey is a comparable, sortable form of a group's value.

@@ -120,6 +120,70 @@ var migrations = []migration{
 			`CREATE INDEX tags_key_value ON tags(key, value)`,
 		},
 	},
+	{
+		version: 4,
+		name:    "sweeps, sweep trials and run uids",
+		steps: []string{
+			// A run's identity across database files, so `tracker merge`
+			// recognizes a run it has already copied. Filled by a trigger, so
+			// every writer (this build, an older one, any SQLite client) gets one.
+			`ALTER TABLE runs ADD COLUMN uid TEXT`,
+			`UPDATE runs SET uid = lower(hex(randomblob(16)))`,
+			`CREATE UNIQUE INDEX runs_uid ON runs(uid)`,
+			`CREATE TRIGGER runs_uid_default AFTER INSERT ON runs FOR EACH ROW WHEN NEW.uid IS NULL
+			BEGIN
+				UPDATE runs SET uid = lower(hex(randomblob(16))) WHERE id = NEW.id;
+			END`,
+			// A sweep: its spec text (YAML, as written), method, state and the
+			// controller holding it (owner_*: one controller at a time).
+			`CREATE TABLE sweeps (
+				id         INTEGER PRIMARY KEY AUTOINCREMENT,
+				name       TEXT NOT NULL UNIQUE,
+				method     TEXT NOT NULL,
+				spec       TEXT NOT NULL,
+				metric     TEXT NOT NULL DEFAULT '',
+				direction  TEXT NOT NULL DEFAULT 'min' CHECK (direction IN ('min','max')),
+				state      TEXT NOT NULL DEFAULT 'created'
+				           CHECK (state IN ('created','running','stopped','finished')),
+				created_at REAL NOT NULL,
+				updated_at REAL NOT NULL,
+				owner_pid  INTEGER NOT NULL DEFAULT 0,
+				owner_host TEXT NOT NULL DEFAULT '',
+				owner_beat REAL
+			)`,
+			// One row per trial (configuration × seed), claimed atomically by
+			// workers; run_id links the trial's run once it exists.
+			`CREATE TABLE sweep_trials (
+				sweep_id    INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+				idx         INTEGER NOT NULL,
+				config      TEXT NOT NULL,
+				seed        INTEGER NOT NULL,
+				state       TEXT NOT NULL DEFAULT 'pending'
+				            CHECK (state IN ('pending','running','paused','finished','pruned','failed')),
+				rung        INTEGER NOT NULL DEFAULT 0,
+				budget      INTEGER NOT NULL DEFAULT 0,
+				run_id      INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+				value       REAL,
+				worker_host TEXT NOT NULL DEFAULT '',
+				worker_pid  INTEGER NOT NULL DEFAULT 0,
+				error       TEXT,
+				updated_at  REAL NOT NULL,
+				PRIMARY KEY (sweep_id, idx)
+			) WITHOUT ROWID`,
+			`CREATE INDEX sweep_trials_state ON sweep_trials(sweep_id, state, rung)`,
+			// The metric of each trial at each successive-halving rung it reached.
+			`CREATE TABLE sweep_rungs (
+				sweep_id INTEGER NOT NULL,
+				idx      INTEGER NOT NULL,
+				rung     INTEGER NOT NULL,
+				budget   INTEGER NOT NULL,
+				step     INTEGER NOT NULL,
+				value    REAL,
+				PRIMARY KEY (sweep_id, idx, rung),
+				FOREIGN KEY (sweep_id, idx) REFERENCES sweep_trials(sweep_id, idx) ON DELETE CASCADE
+			) WITHOUT ROWID`,
+		},
+	},
 }
 
 // currentVersion is the schema version this build writes.

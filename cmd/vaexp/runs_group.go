@@ -25,7 +25,8 @@ func newRunsGroupCmd(a *app) *cobra.Command {
 			"the means with ±std error bars and min–max ranges (" + strings.Join(figureExts, ", ") + ").",
 		Example: "  vaexp runs group --by params.beta --metric metrics.test/nelbo\n" +
 			"  vaexp runs group --by params.beta --filter \"status = 'finished'\" --out group.png\n" +
-			"  vaexp runs group --by family --metric 'min(metrics.val/nelbo)'",
+			"  vaexp runs group --by family --metric 'min(metrics.val/nelbo)'\n" +
+			"  vaexp runs group --by 'params.* except seed' --filter \"sweep = 'latent_lr'\"   # one group per configuration",
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if by == "" {
@@ -36,7 +37,7 @@ func newRunsGroupCmd(a *app) *cobra.Command {
 	}
 	fl := c.Flags()
 	fl.SortFlags = false
-	fl.StringVar(&by, "by", "", "group by this `FIELD`, e.g. params.beta, family or tags.note")
+	fl.StringVar(&by, "by", "", "group by this `FIELD`, e.g. params.beta, family or tags.note; or by every param but some: 'params.* except seed'")
 	fl.StringVar(&metric, "metric", "metrics.test/nelbo", "summarize this numeric `FIELD`, e.g. metrics.test/nelbo or min(metrics.val/nelbo)")
 	fl.StringVarP(&filter, "filter", "f", "", "only runs matching `EXPR` (see `vaexp runs list --help`)")
 	fl.StringVarP(&out, "out", "o", "", "also draw the groups as error bars into this figure `FILE` ("+strings.Join(figureExts, ", ")+")")
@@ -65,9 +66,15 @@ func groupField(flag, s string, numeric bool) (tracker.Field, error) {
 }
 
 func (a *app) runsGroup(c *cobra.Command, filter, by, metric, out string) error {
-	byF, err := groupField("by", by, false)
+	except, allParams, err := tracker.ParamsExcept(by)
 	if err != nil {
-		return err
+		return usageError{err}
+	}
+	var byF tracker.Field
+	if !allParams {
+		if byF, err = groupField("by", by, false); err != nil {
+			return err
+		}
 	}
 	mF, err := groupField("metric", metric, true)
 	if err != nil {
@@ -83,7 +90,15 @@ func (a *app) runsGroup(c *cobra.Command, filter, by, metric, out string) error 
 		return err
 	}
 	defer db.Close()
-	groups, err := db.Group(filter, byF.String(), mF.String())
+	byName := by
+	var groups []tracker.GroupStat
+	if allParams {
+		byName = strings.TrimSpace(by)
+		groups, err = db.Runs().Where(filter).GroupByParams(except, mF.String())
+	} else {
+		byName = byF.String()
+		groups, err = db.Group(filter, byName, mF.String())
+	}
 	if err != nil {
 		return err
 	}
@@ -99,12 +114,12 @@ func (a *app) runsGroup(c *cobra.Command, filter, by, metric, out string) error 
 
 	var wrote string
 	if out != "" {
-		if wrote, err = drawGroups(groups, byF, mF, filter, out); err != nil {
+		if wrote, err = drawGroups(groups, byName, mF, filter, out); err != nil {
 			return err
 		}
 	}
 	t := newTable(w)
-	t.row(byF.String(), "N", "MEAN", "STD", "MIN", "MAX", "MISSING", "RUNS")
+	t.row(byName, "N", "MEAN", "STD", "MIN", "MAX", "MISSING", "RUNS")
 	for _, g := range groups {
 		t.row(groupLabel(g), g.Count, statText(g.Mean), statText(g.Std), statText(g.Min), statText(g.Max), g.Missing, idRanges(g.RunIDs))
 	}
@@ -138,7 +153,7 @@ func statText(v float64) string {
 // drawGroups writes the error-bar figure of the groups and returns the
 // line reporting it. The group of runs lacking the field is left out: it
 // has no place on a numeric axis.
-func drawGroups(groups []tracker.GroupStat, by, metric tracker.Field, filter, out string) (string, error) {
+func drawGroups(groups []tracker.GroupStat, by string, metric tracker.Field, filter, out string) (string, error) {
 	var bars []plots.Group
 	var none, runs int
 	for _, g := range groups {
@@ -155,11 +170,11 @@ func drawGroups(groups []tracker.GroupStat, by, metric tracker.Field, filter, ou
 	if len(bars) == 0 {
 		return "", fmt.Errorf("no group has a value of %s to draw; check --metric (see `vaexp runs show RUN_ID` for a run's metrics)", metric)
 	}
-	title := metric.String() + " by " + by.String()
+	title := metric.String() + " by " + by
 	if f := strings.TrimSpace(filter); f != "" {
 		title += "  (" + clipText(f, 60) + ")"
 	}
-	p, err := plots.ErrorBars(bars, plots.CurveOptions{Title: title, XLabel: by.String(), YLabel: metric.String()})
+	p, err := plots.ErrorBars(bars, plots.CurveOptions{Title: title, XLabel: by, YLabel: metric.String()})
 	if err != nil {
 		return "", err
 	}

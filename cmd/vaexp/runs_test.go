@@ -832,3 +832,29 @@ func TestAgo(t *testing.T) {
 		t.Errorf("ago(zero) = %q", got)
 	}
 }
+
+// TestRunsGroupParamsExcept groups by every param but the seed: the
+// fixture's β = 1 and β = 4 pairs (two seeds each) and the plain VAE.
+func TestRunsGroupParamsExcept(t *testing.T) {
+	e := fixtureEnv(t)
+	fig := filepath.Join(e.dir, "except.png")
+	out := e.ok("runs", "group", "--by", "params.* except seed", "--out", fig)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if f := strings.Fields(lines[0]); f[0] != "params.*" || f[2] != "seed" || f[3] != "N" {
+		t.Fatalf("header %v\n%s", f, out)
+	}
+	var groups []string
+	for _, l := range lines[1:4] {
+		f := strings.Fields(l)
+		groups = append(groups, f[0]+" "+f[len(f)-1]) // first label word, runs
+	}
+	if want := []string{"beta=1 1-2", "beta=4 3-4", "beta=- 5"}; !slices.Equal(groups, want) {
+		t.Errorf("groups %v, want %v\n%s", groups, want, out)
+	}
+	if _, err := os.Stat(fig); err != nil || !strings.Contains(out, "wrote "+fig) {
+		t.Errorf("figure: %v\n%s", err, out)
+	}
+	if code := e.run("runs", "group", "--by", "tags.*"); code != 2 || !strings.Contains(e.stderr, "only wildcard is params.*") {
+		t.Errorf("tags.*: exit %d, %s", code, e.stderr)
+	}
+}
