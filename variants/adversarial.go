@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
 
@@ -24,7 +26,7 @@ const discScope = "discriminator"
 // adds the disc_* hyperparameters. Each family's doc comment says how its
 // defaults relate to its paper.
 type Disc struct {
-	Hidden []int   `param:"disc_hidden" range:"widths >= 1" help:"hidden widths of the discriminator (an MLP with LeakyReLU 0.2 for code discriminators)"`
+	Hidden []int   `param:"disc_hidden" range:"widths >= 1" help:"hidden widths of the discriminator: its MLP layers (LeakyReLU 0.2), or for dcgan the channels of its strided 5×5 convolutions"`
 	LR     float64 `param:"disc_lr" range:"> 0" help:"learning rate of the discriminator's Adam"`
 	Beta1  float64 `param:"disc_beta1" range:"(0, 1)" help:"β1 of the discriminator's Adam"`
 	Beta2  float64 `param:"disc_beta2" range:"(0, 1)" help:"β2 of the discriminator's Adam"`
@@ -95,4 +97,95 @@ func DiscriminatorLoss(realLogits, fakeLogits *graph.Node) (loss, acc *graph.Nod
 // called real.
 func GeneratorLoss(fakeLogits *graph.Node) *graph.Node {
 	return vae.BCEWithLogits(graph.OnesLike(fakeLogits), fakeLogits)
+}
+
+// What the GANs (gan, dcgan) share besides the discriminator: their noise,
+// the terms they record, their training and their alarms.
+
+// genScope names the sub-scope holding a GAN's generator.
+const genScope = "generator"
+
+// GANNoise is a GAN's latent noise: embedded in its config, it adds the
+// latent_dim and noise hyperparameters.
+type GANNoise struct {
+	LatentDim int    `param:"latent_dim" range:">= 1" help:"dimension of the generator's input noise z"`
+	Noise     string `param:"noise" range:"normal|uniform" help:"distribution of z: normal = N(0, I), uniform = U(−1, 1) per dimension (the DCGAN paper's)"`
+}
+
+// Validate checks the noise hyperparameters.
+func (n GANNoise) Validate() error {
+	if n.LatentDim < 1 {
+		return fmt.Errorf("latent_dim=%d: must be >= 1, e.g. 100", n.LatentDim)
+	}
+	if n.Noise != "normal" && n.Noise != "uniform" {
+		return fmt.Errorf("noise=%q: must be normal or uniform", n.Noise)
+	}
+	return nil
+}
+
+// Sample draws n noise vectors, [n, LatentDim], from the store's RNG.
+func (n GANNoise) Sample(scope *model.Scope, g *graph.Graph, count int) *graph.Node {
+	shape := shapes.Make(dtypes.Float32, count, n.LatentDim)
+	if n.Noise == "uniform" {
+		return graph.AddScalar(graph.MulScalar(scope.RandomUniform(g, shape), 2), -1)
+	}
+	return scope.RandomNormal(g, shape)
+}
+
+// ganTraining is both GANs' training: Adam(2e-4, β1 = 0.5) for the generator
+// (Radford et al.'s setting; the discriminator's Adam is in [Disc]), one
+// simultaneous update of both players per batch, and the alarms of
+// [ganAlarms].
+var ganTraining = Training{LR: 2e-4, Beta1: 0.5, Beta2: 0.999, AuxSteps: 1, Alarms: ganAlarms}
+
+// ganAlarms tag a GAN run whose training failed, from its recorded terms.
+// The thresholds sit far outside what a healthy run records: on MNIST a
+// training DCGAN keeps d_fake around 0.2–0.4, gen below 4 and fake_spread
+// near 1.
+var ganAlarms = []Alarm{
+	{Name: "d_wins", Term: "d_fake", Below: true, Threshold: 0.01, Steps: 300,
+		Meaning: "the discriminator wins outright: it calls every generated example fake"},
+	{Name: "g_loss_explodes", Term: "gen", Threshold: 10, Steps: 100,
+		Meaning: "the generator's loss −log D(G(z)) exploded"},
+	{Name: "batch_collapse", Term: "fake_spread", Below: true, Threshold: 0.1, Steps: 200,
+		Meaning: "the generator's batch has collapsed to near-copies (mode collapse)"},
+}
+
+// ganLoss is a GAN's objective from the discriminator's logits on a real
+// batch x and on a generated batch fake (both [B, ...] in [0, 1]). Terms:
+// "gen" = −log D(G(z)) per example, the non-saturating generator loss
+// (weight 1, the main objective, which trains only the generator); and
+// diagnostics of weight 0: "disc", the discriminator's binary
+// cross-entropy averaged over its real and fake halves (its auxiliary
+// objective); "d_real" = mean D(x) and "d_fake" = mean D(G(z)) as
+// probabilities; "disc_acc", the discriminator's accuracy; "fake_spread",
+// the generated batch's mean per-pixel standard deviation over the real
+// batch's (1: as varied as the data; near 0: mode collapse within the batch).
+//
+// The generator's and the discriminator's updates both come from the same
+// fakeLogits: the driver differentiates "gen" only with respect to the
+// generator and "disc" only with respect to the discriminator, so one
+// discriminator pass over the fakes serves both players (a simultaneous
+// update from pre-step values).
+func ganLoss(d Disc, x, fake, realLogits, fakeLogits *graph.Node) vae.Loss {
+	disc, acc := DiscriminatorLoss(realLogits, fakeLogits)
+	return vae.Loss{
+		Terms: []vae.Term{
+			{Name: "gen", Value: GeneratorLoss(fakeLogits), Weight: 1},
+			{Name: "disc", Value: disc, Weight: 0},
+			{Name: "d_real", Value: graph.ReduceAllMean(graph.Logistic(graph.StopGradient(realLogits)))},
+			{Name: "d_fake", Value: graph.ReduceAllMean(graph.Logistic(graph.StopGradient(fakeLogits)))},
+			{Name: "disc_acc", Value: acc},
+			{Name: "fake_spread", Value: graph.Div(batchSpread(fake), batchSpread(x))},
+		},
+		Aux: []vae.AuxObjective{d.Objective(disc)},
+	}
+}
+
+// batchSpread is the standard deviation over the batch of each value of x
+// ([B, ...]), averaged over the values: a scalar.
+func batchSpread(x *graph.Node) *graph.Node {
+	x = vae.Flatten(graph.StopGradient(x))
+	centred := graph.Sub(x, graph.ReduceAndKeep(x, graph.ReduceMean, 0))
+	return graph.ReduceAllMean(graph.Sqrt(graph.ReduceMean(graph.Square(centred), 0)))
 }
