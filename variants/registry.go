@@ -109,6 +109,7 @@ var families = []Family{
 	factorVAEFamily,
 	betaTCVAEFamily,
 	aaeFamily,
+	ganFamily,
 }
 
 // Architectures lists the network architectures the family offers (the
