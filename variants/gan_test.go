@@ -20,7 +20,7 @@ import (
 	"github.com/vaexp/vaexp/variants"
 )
 
-var ganFamilies = []string{"gan"}
+var ganFamilies = []string{"gan", "dcgan"}
 
 func TestGANOutputs(t *testing.T) {
 	for _, f := range ganFamilies {

@@ -110,6 +110,7 @@ var families = []Family{
 	betaTCVAEFamily,
 	aaeFamily,
 	ganFamily,
+	dcganFamily,
 }
 
 // Architectures lists the network architectures the family offers (the
