@@ -208,6 +208,31 @@ func TestGANTrainingMoves(t *testing.T) {
 		if h, _ := db.MetricHistory(res.RunID, "samples/diversity"); len(h) == 0 {
 			t.Errorf("%s: no samples/diversity recorded", f)
 		}
+		// The trained generator decodes chosen noise, as the notebooks'
+		// interpolations do: the ends of a line reproduce themselves.
+		tr, err := experiments.Load(db, res.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tr.CanDecode() || tr.CanEncode() || tr.CanReconstruct() {
+			t.Errorf("%s: capabilities decode=%v encode=%v reconstruct=%v, want decode only", f, tr.CanDecode(), tr.CanEncode(), tr.CanReconstruct())
+		}
+		a, b := make([]float32, 100), make([]float32, 100)
+		for i := range a {
+			a[i], b[i] = float32(math.Sin(float64(i))), float32(math.Cos(float64(i)))
+		}
+		imgs, err := tr.Decode([][]float32{a, b, a}, nil)
+		if err != nil || len(imgs) != 3 || len(imgs[0]) != 784 {
+			t.Fatalf("%s: Decode: %d images, %v", f, len(imgs), err)
+		}
+		var same, differ float64
+		for i := range imgs[0] {
+			same = math.Max(same, math.Abs(float64(imgs[0][i]-imgs[2][i])))
+			differ += math.Abs(float64(imgs[0][i] - imgs[1][i]))
+		}
+		if same > 1e-5 || !(differ > 1e-3) {
+			t.Errorf("%s: Decode: the same noise gave images %g apart, different noise %g apart", f, same, differ)
+		}
 	}
 }
 
