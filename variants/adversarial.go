@@ -34,13 +34,8 @@ type Disc struct {
 
 // Validate checks the discriminator's hyperparameters.
 func (d Disc) Validate() error {
-	if len(d.Hidden) == 0 {
-		return fmt.Errorf("disc_hidden is empty: give at least one width >= 1, e.g. 256,256")
-	}
-	for _, h := range d.Hidden {
-		if h < 1 {
-			return fmt.Errorf("disc_hidden=%v: every width must be >= 1", d.Hidden)
-		}
+	if err := checkWidths("disc_hidden", d.Hidden, "256,256"); err != nil {
+		return err
 	}
 	if !(d.LR > 0) || math.IsInf(d.LR, 0) {
 		return fmt.Errorf("disc_lr=%g: must be > 0 and finite", d.LR)
@@ -63,10 +58,16 @@ func (d Disc) Objective(loss *graph.Node) vae.AuxObjective {
 // Mnih's choice), built under the model scope's discriminator sub-scope:
 // inputs [N, D] to one logit each, [N].
 func (d Disc) MLP(scope *model.Scope, x *graph.Node, init vae.Init) *graph.Node {
+	return d.MLPDropout(scope, x, init, 0)
+}
+
+// MLPDropout is [Disc.MLP] with dropout at the given rate after each hidden
+// layer in training graphs (Goodfellow et al.'s GAN discriminator).
+func (d Disc) MLPDropout(scope *model.Scope, x *graph.Node, init vae.Init, rate float64) *graph.Node {
 	s := scope.At(discScope)
 	h := x
 	for i, w := range d.Hidden {
-		h = LeakyReLU(vae.Dense(s.At("layer_%d", i), h, w, init), 0.2)
+		h = dropout(scope, LeakyReLU(vae.Dense(s.At("layer_%d", i), h, w, init), 0.2), rate)
 	}
 	out := vae.Dense(s.At("layer_%d", len(d.Hidden)), h, 1, init)
 	return graph.Reshape(out, -1)
@@ -76,6 +77,20 @@ func (d Disc) MLP(scope *model.Scope, x *graph.Node, init vae.Init) *graph.Node 
 // has a SIMD kernel on the Go backend.
 func LeakyReLU(x *graph.Node, slope float64) *graph.Node {
 	return graph.Max(x, graph.MulScalar(x, slope))
+}
+
+// dropout zeroes each value of x with probability rate and scales the rest
+// by 1/(1 − rate), in training graphs only. The mask is sign(max(u − rate,
+// 0)) for u ~ U[0, 1): ops with SIMD kernels on the Go backend, where
+// GoMLX's layers.Dropout selects with Where (a scalar loop there).
+func dropout(scope *model.Scope, x *graph.Node, rate float64) *graph.Node {
+	g := x.Graph()
+	if rate <= 0 || !scope.IsTraining(g) {
+		return x
+	}
+	u := scope.RandomUniform(g, x.Shape())
+	keep := graph.Sign(graph.Max(graph.AddScalar(u, -rate), graph.ZerosLike(u)))
+	return graph.Mul(x, graph.StopGradient(graph.MulScalar(keep, 1/(1-rate))))
 }
 
 // DiscriminatorLoss is the binary cross-entropy of a discriminator that
@@ -151,23 +166,45 @@ var ganAlarms = []Alarm{
 		Meaning: "the generator's batch has collapsed to near-copies (mode collapse)"},
 }
 
-// ganLoss is a GAN's objective from the discriminator's logits on a real
-// batch x and on a generated batch fake (both [B, ...] in [0, 1]). Terms:
-// "gen" = −log D(G(z)) per example, the non-saturating generator loss
-// (weight 1, the main objective, which trains only the generator); and
-// diagnostics of weight 0: "disc", the discriminator's binary
-// cross-entropy averaged over its real and fake halves (its auxiliary
-// objective); "d_real" = mean D(x) and "d_fake" = mean D(G(z)) as
-// probabilities; "disc_acc", the discriminator's accuracy; "fake_spread",
-// the generated batch's mean per-pixel standard deviation over the real
-// batch's (1: as varied as the data; near 0: mode collapse within the batch).
+// ganCore is what both GAN models share: given a family's two networks it
+// provides the contract's Loss and Generate and the Decoder capability.
+type ganCore struct {
+	noise GANNoise
+	disc  Disc
+	// generator maps noise z ([n, latent_dim]) to the logits of images
+	// [n, H, W, C] (G's output is their sigmoid).
+	generator func(scope *model.Scope, z *graph.Node) *graph.Node
+	// discriminator maps images [B, H, W, C] scaled to [−1, 1] to one logit
+	// each, [B]. Reading 2x − 1 makes G's sigmoid output σ(a) =
+	// (1 + tanh(a/2))/2 the DCGAN paper's tanh generator on data in [−1, 1],
+	// reparameterized, while data and samples stay in [0, 1].
+	discriminator func(scope *model.Scope, x *graph.Node) *graph.Node
+}
+
+// discriminate is D's logit for each image of x ([B, H, W, C] in [0, 1]).
+func (m *ganCore) discriminate(scope *model.Scope, x *graph.Node) *graph.Node {
+	return m.discriminator(scope, graph.AddScalar(graph.MulScalar(x, 2), -1))
+}
+
+// Loss is a GAN's objective for the real batch b.X and a generated batch
+// of the same size, D seeing each in its own pass (so a discriminator with
+// batch norm normalizes each by its own statistics). Terms: "gen" =
+// −log D(G(z)) per example, the non-saturating generator loss (weight 1,
+// the main objective, which trains only the generator); and diagnostics
+// of weight 0: "disc", the discriminator's binary cross-entropy averaged
+// over its real and fake halves (its auxiliary objective); "d_real" =
+// mean D(x) and "d_fake" = mean D(G(z)) as probabilities; "disc_acc", the
+// discriminator's accuracy; "fake_spread", the generated batch's mean
+// per-pixel standard deviation over the real batch's (1: as varied as the
+// data; near 0: mode collapse within the batch).
 //
-// The generator's and the discriminator's updates both come from the same
-// fakeLogits: the driver differentiates "gen" only with respect to the
-// generator and "disc" only with respect to the discriminator, so one
-// discriminator pass over the fakes serves both players (a simultaneous
-// update from pre-step values).
-func ganLoss(d Disc, x, fake, realLogits, fakeLogits *graph.Node) vae.Loss {
+// Both players' updates come from the same discriminator pass over the
+// fakes: the driver differentiates "gen" only with respect to the
+// generator and "disc" only with respect to the discriminator, a
+// simultaneous update from the pre-step values.
+func (m *ganCore) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
+	fake := m.Decode(scope, m.noise.Sample(scope, b.X.Graph(), b.Size()), nil)
+	realLogits, fakeLogits := m.discriminate(scope, b.X), m.discriminate(scope, fake)
 	disc, acc := DiscriminatorLoss(realLogits, fakeLogits)
 	return vae.Loss{
 		Terms: []vae.Term{
@@ -176,10 +213,35 @@ func ganLoss(d Disc, x, fake, realLogits, fakeLogits *graph.Node) vae.Loss {
 			{Name: "d_real", Value: graph.ReduceAllMean(graph.Logistic(graph.StopGradient(realLogits)))},
 			{Name: "d_fake", Value: graph.ReduceAllMean(graph.Logistic(graph.StopGradient(fakeLogits)))},
 			{Name: "disc_acc", Value: acc},
-			{Name: "fake_spread", Value: graph.Div(batchSpread(fake), batchSpread(x))},
+			{Name: "fake_spread", Value: graph.Div(batchSpread(fake), batchSpread(b.X))},
 		},
-		Aux: []vae.AuxObjective{d.Objective(disc)},
+		Aux: []vae.AuxObjective{m.disc.Objective(disc)},
 	}
+}
+
+// Generate decodes fresh noise.
+func (m *ganCore) Generate(scope *model.Scope, g *graph.Graph, n int, _ *graph.Node) *graph.Node {
+	return m.Decode(scope, m.noise.Sample(scope, g, n), nil)
+}
+
+// Decode is G(z): pixel means [n, H, W, C] for noise vectors z ([n,
+// latent_dim]), for interpolations and traversals of the noise space.
+func (m *ganCore) Decode(scope *model.Scope, z, _ *graph.Node) *graph.Node {
+	return graph.Logistic(m.generator(scope, z))
+}
+
+// checkWidths reports an empty list of layer widths or a width below 1,
+// naming the hyperparameter and giving an example.
+func checkWidths(param string, widths []int, example string) error {
+	if len(widths) == 0 {
+		return fmt.Errorf("%s is empty: give at least one width >= 1, e.g. %s", param, example)
+	}
+	for _, w := range widths {
+		if w < 1 {
+			return fmt.Errorf("%s=%v: every width must be >= 1", param, widths)
+		}
+	}
+	return nil
 }
 
 // batchSpread is the standard deviation over the batch of each value of x

@@ -90,13 +90,8 @@ func (c *DCGANConfig) Validate(d vae.Data) error {
 	if err := ganData(d); err != nil {
 		return err
 	}
-	if len(c.Hidden) == 0 {
-		return fmt.Errorf("hidden is empty: give the generator one width per resolution, e.g. 128,64")
-	}
-	for _, h := range c.Hidden {
-		if h < 1 {
-			return fmt.Errorf("hidden=%v: every width must be >= 1", c.Hidden)
-		}
+	if err := checkWidths("hidden", c.Hidden, "128,64"); err != nil {
+		return err
 	}
 	if f := 1 << len(c.Hidden); d.Shape.Height%f != 0 || d.Shape.Width%f != 0 {
 		return fmt.Errorf("hidden=%v upsamples %d times, so image height and width must be divisible by %d, but data %s is %d×%d: give fewer widths (e.g. hidden=128,64 needs divisibility by 4)",
@@ -114,11 +109,14 @@ func (c *DCGANConfig) Training() Training { return ganTraining }
 
 // Build constructs the model.
 func (c *DCGANConfig) Build(d vae.Data) vae.Model {
-	return &DCGAN{cfg: *c, shape: d.Shape}
+	m := &DCGAN{cfg: *c, shape: d.Shape}
+	m.ganCore = ganCore{noise: c.GANNoise, disc: c.Disc, generator: m.generate, discriminator: m.discriminate}
+	return m
 }
 
 // DCGAN is the deep convolutional GAN.
 type DCGAN struct {
+	ganCore
 	cfg   DCGANConfig
 	shape vae.Shape
 }
@@ -144,10 +142,10 @@ func (m *DCGAN) generate(scope *model.Scope, z *graph.Node) *graph.Node {
 }
 
 // discriminate returns D's logit ([B]) for each image of x ([B, H, W, C] in
-// [0, 1]), read as 2x − 1 (see [DCGANConfig]).
+// [−1, 1]).
 func (m *DCGAN) discriminate(scope *model.Scope, x *graph.Node) *graph.Node {
 	s := scope.At(discScope)
-	y := graph.AddScalar(graph.MulScalar(x, 2), -1)
+	y := x
 	for i, w := range m.cfg.Disc.Hidden {
 		y = vae.Conv2D(s.At("conv_%d", i), y, w, dcganKernel, 2, vae.InitDCGAN)
 		if i > 0 {
@@ -157,28 +155,6 @@ func (m *DCGAN) discriminate(scope *model.Scope, x *graph.Node) *graph.Node {
 	}
 	y = vae.Flatten(y)
 	return graph.Reshape(vae.Dense(s.At("logit"), y, 1, vae.InitDCGAN), -1)
-}
-
-// Loss is the non-saturating generator loss, with the discriminator's loss
-// as an auxiliary objective (see ganLoss). The discriminator sees the real
-// and the generated batch in two passes, so each is normalized by its own
-// batch statistics, as in the paper and the PyTorch reference.
-func (m *DCGAN) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
-	fake := m.Decode(scope, m.cfg.Sample(scope, b.X.Graph(), b.Size()), nil)
-	return ganLoss(m.cfg.Disc, b.X, fake, m.discriminate(scope, b.X), m.discriminate(scope, fake))
-}
-
-// Generate decodes fresh noise.
-func (m *DCGAN) Generate(scope *model.Scope, g *graph.Graph, n int, _ *graph.Node) *graph.Node {
-	return m.Decode(scope, m.cfg.Sample(scope, g, n), nil)
-}
-
-// Decode is G(z): pixel means [n, H, W, C] for noise vectors z ([n,
-// latent_dim]), for interpolations and traversals of the noise space.
-// Outside training, batch norm uses its moving averages, so each image
-// depends on its own z only.
-func (m *DCGAN) Decode(scope *model.Scope, z, _ *graph.Node) *graph.Node {
-	return graph.Logistic(m.generate(scope, z))
 }
 
 // batchNorm normalizes x ([B, ..., C]) per channel over every other axis:

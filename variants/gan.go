@@ -18,6 +18,7 @@ var ganFamily = Family{
 			GANNoise: GANNoise{LatentDim: 100, Noise: "normal"},
 			Hidden:   []int{256, 512, 1024},
 			Disc:     Disc{Hidden: []int{512, 256}, LR: 2e-4, Beta1: 0.5, Beta2: 0.999},
+			Dropout:  0.3,
 		}
 	},
 }
@@ -29,7 +30,7 @@ var ganFamily = Family{
 // fool it with the non-saturating loss −log D(G(z)) the paper recommends
 // (§3) over the minimax log(1 − D(G(z))).
 //
-// Terms: see ganLoss ("gen" is the one optimized; "disc", "d_real",
+// Terms: see [ganCore.Loss] ("gen" is the one optimized; "disc", "d_real",
 // "d_fake", "disc_acc" and "fake_spread" are recorded). A GAN has no
 // likelihood, so no NELBO.
 //
@@ -51,6 +52,8 @@ type GANConfig struct {
 	// Disc is the discriminator: an MLP with LeakyReLU(0.2) on the
 	// flattened image, and its Adam (2e-4, β1 = 0.5).
 	Disc
+	// Dropout in the discriminator is the paper's regularizer (§5).
+	Dropout float64 `param:"disc_dropout" range:"[0, 1)" help:"dropout rate after each hidden layer of the discriminator, in training"`
 }
 
 // Validate checks the hyperparameters for the data set d.
@@ -58,16 +61,14 @@ func (c *GANConfig) Validate(d vae.Data) error {
 	if err := c.GANNoise.Validate(); err != nil {
 		return err
 	}
-	if len(c.Hidden) == 0 {
-		return fmt.Errorf("hidden is empty: give the generator at least one width >= 1, e.g. 256,512,1024")
-	}
-	for _, h := range c.Hidden {
-		if h < 1 {
-			return fmt.Errorf("hidden=%v: every width must be >= 1", c.Hidden)
-		}
+	if err := checkWidths("hidden", c.Hidden, "256,512,1024"); err != nil {
+		return err
 	}
 	if err := ganData(d); err != nil {
 		return err
+	}
+	if !(c.Dropout >= 0 && c.Dropout < 1) {
+		return fmt.Errorf("disc_dropout=%g: must be in [0, 1), e.g. 0.3", c.Dropout)
 	}
 	return c.Disc.Validate()
 }
@@ -93,11 +94,14 @@ func (c *GANConfig) Training() Training { return ganTraining }
 
 // Build constructs the model.
 func (c *GANConfig) Build(d vae.Data) vae.Model {
-	return &GAN{cfg: *c, shape: d.Shape}
+	m := &GAN{cfg: *c, shape: d.Shape}
+	m.ganCore = ganCore{noise: c.GANNoise, disc: c.Disc, generator: m.generate, discriminator: m.discriminate}
+	return m
 }
 
 // GAN is the MLP generative adversarial network.
 type GAN struct {
+	ganCore
 	cfg   GANConfig
 	shape vae.Shape
 }
@@ -113,26 +117,7 @@ func (m *GAN) generate(scope *model.Scope, z *graph.Node) *graph.Node {
 	return graph.Reshape(out, m.shape.BatchDims(z.Shape().Dimensions[0])...)
 }
 
-// discriminate returns D's logit for each image of x ([B, H, W, C] in [0, 1]),
-// read as 2x − 1 (see [DCGANConfig] for why).
+// discriminate returns D's logit for each image of x ([B, H, W, C] in [−1, 1]).
 func (m *GAN) discriminate(scope *model.Scope, x *graph.Node) *graph.Node {
-	return m.cfg.Disc.MLP(scope, vae.Flatten(graph.AddScalar(graph.MulScalar(x, 2), -1)), vae.InitPyTorch)
-}
-
-// Loss is the non-saturating generator loss, with the discriminator's loss
-// as an auxiliary objective (see ganLoss).
-func (m *GAN) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
-	fake := m.Decode(scope, m.cfg.Sample(scope, b.X.Graph(), b.Size()), nil)
-	return ganLoss(m.cfg.Disc, b.X, fake, m.discriminate(scope, b.X), m.discriminate(scope, fake))
-}
-
-// Generate decodes fresh noise.
-func (m *GAN) Generate(scope *model.Scope, g *graph.Graph, n int, _ *graph.Node) *graph.Node {
-	return m.Decode(scope, m.cfg.Sample(scope, g, n), nil)
-}
-
-// Decode is G(z): pixel means [n, H, W, C] for noise vectors z ([n,
-// latent_dim]), for interpolations and traversals of the noise space.
-func (m *GAN) Decode(scope *model.Scope, z, _ *graph.Node) *graph.Node {
-	return graph.Logistic(m.generate(scope, z))
+	return m.cfg.Disc.MLPDropout(scope, vae.Flatten(x), vae.InitPyTorch, m.cfg.Dropout)
 }

@@ -4,7 +4,6 @@ package variants_test
 // same way, on real MNIST, through the same driver users call.
 
 import (
-	"context"
 	"math"
 	"slices"
 	"strings"
@@ -152,32 +151,20 @@ func TestGANDecode(t *testing.T) {
 	}
 }
 
-// TestGANTrainingMoves trains each GAN for 30 steps on real MNIST: both
+// TestGANTrainingMoves trains each GAN briefly on real MNIST: both
 // players' losses move (the discriminator's falls as it learns, the
 // generator's answers), every term is recorded at every step, and the
 // fixed-noise samples' diversity is recorded.
 func TestGANTrainingMoves(t *testing.T) {
 	for _, f := range ganFamilies {
-		db := openTestDB(t)
-		spec := experiments.DefaultSpec()
-		spec.Family = f
-		spec.Data.Limit = 1280
-		spec.Data.TestLimit = 128
-		spec.Train.Steps = 30
-		spec.Train.BatchSize = 64
-		spec.Eval.BatchSize = 64
-		spec.Eval.Samples = 16
-		res, err := experiments.Run(context.Background(), spec, experiments.Options{DB: db, OutDir: t.TempDir()})
-		if err != nil {
-			t.Fatalf("train %s: %v", f, err)
-		}
+		res, db := trainBriefly(t, f, nil)
 		history := func(key string) []float64 {
 			h, err := db.MetricHistory(res.RunID, key)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(h) != spec.Train.Steps {
-				t.Fatalf("%s: %s recorded at %d steps, want %d", f, key, len(h), spec.Train.Steps)
+			if len(h) != res.Steps {
+				t.Fatalf("%s: %s recorded at %d steps, want %d", f, key, len(h), res.Steps)
 			}
 			vs := make([]float64, len(h))
 			for i, p := range h {

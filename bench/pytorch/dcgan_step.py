@@ -41,13 +41,12 @@ step and the CPU time per step (all threads), over --rounds rounds of
 """
 import argparse
 import json
-import resource
-import statistics
-import time
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from conv_vae_step import time_steps
 
 
 def init_paper(m):
@@ -86,11 +85,6 @@ class Discriminator(nn.Module):
         h = F.leaky_relu(self.conv0(2 * x - 1), 0.2)
         h = F.leaky_relu(self.bn1(self.conv1(h)), 0.2)
         return self.logit(h.flatten(1)).view(-1)
-
-
-def cpu_seconds():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def bench(threads, layout, recipe, batch, steps, rounds, warmup):
@@ -136,25 +130,8 @@ def bench(threads, layout, recipe, batch, steps, rounds, warmup):
         return loss_d.item(), loss_g.item()
 
     step = simultaneous if recipe == "simultaneous" else alternating
-    for _ in range(warmup):
-        step()
-    walls, cpus = [], []
-    for _ in range(rounds):
-        c0, t0 = cpu_seconds(), time.perf_counter()
-        for _ in range(steps):
-            step()
-        walls.append((time.perf_counter() - t0) / steps)
-        cpus.append((cpu_seconds() - c0) / steps)
-    return {
-        "torch": torch.__version__,
-        "threads": threads,
-        "layout": layout,
-        "recipe": recipe,
-        "batch": batch,
-        "median_ms": 1e3 * statistics.median(walls),
-        "min_ms": 1e3 * min(walls),
-        "cpu_ms": 1e3 * statistics.median(cpus),
-    }
+    return {"torch": torch.__version__, "threads": threads, "layout": layout, "recipe": recipe, "batch": batch,
+            **time_steps(step, steps, rounds, warmup)}
 
 
 def main():
