@@ -36,13 +36,14 @@ var ganFamily = Family{
 //
 // Departures from the paper, for a baseline that trains in minutes and
 // compares cleanly with dcgan: LeakyReLU(0.2) hidden layers in both
-// networks instead of the paper's ReLU/sigmoid generator and maxout +
-// dropout discriminator; Adam(2e-4, β1 = 0.5) for both players (DCGAN's
-// setting) instead of SGD with momentum; one simultaneous update of both
-// players per batch (k = 1, the paper's own choice in its experiments);
-// z ~ N(0, I) of 100 dimensions by default (the paper does not fix it;
-// noise=uniform gives U(−1, 1)). G's output is a sigmoid, as in the paper,
-// because the data are intensities in [0, 1].
+// networks instead of the paper's ReLU/sigmoid generator and maxout
+// discriminator (the discriminator keeps the paper's dropout,
+// disc_dropout); Adam(2e-4, β1 = 0.5) for both players (DCGAN's setting)
+// instead of SGD with momentum; one simultaneous update of both players
+// per batch (k = 1, the paper's own choice in its experiments); z ~ N(0, I)
+// of 100 dimensions by default (the paper does not fix it; noise=uniform
+// gives U(−1, 1)). G's output is a sigmoid, as in the paper, because the
+// data are intensities in [0, 1].
 type GANConfig struct {
 	GANNoise
 	// Hidden are the generator's hidden widths, 256, 512, 1024 (the

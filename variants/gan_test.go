@@ -241,6 +241,11 @@ func TestGANRejectsBadHyperparameters(t *testing.T) {
 				t.Errorf("%s params %v: error %v, want one naming %q", f, tc.params, err, tc.want)
 			}
 		}
+		if f == "gan" {
+			if _, _, err := variants.New(f, map[string]any{"disc_dropout": 1}, mnistData); err == nil || !strings.Contains(err.Error(), "disc_dropout=1") {
+				t.Errorf("gan disc_dropout=1: error %v, want one naming it", err)
+			}
+		}
 		seq := vae.Data{Name: "series", Shape: vae.Shape{Frames: 10, Height: 1, Width: 1, Channels: 3}, Real: true, N: 100}
 		if _, _, err := variants.New(f, nil, seq); err == nil || !strings.Contains(err.Error(), "sequences") {
 			t.Errorf("%s on sequences: error %v, want one saying it models single images", f, err)
