@@ -41,18 +41,20 @@ var dcganFamily = Family{
 // default k = 2 (7×7×128 → 14×14×64 → 28×28×1, or 16×16 → 32×32 → 64×64).
 // The discriminator reads the image through one strided (2) 5×5 convolution
 // per disc_hidden width (64, 128), LeakyReLU(0.2) after each and batch norm
-// from the second on, then one dense logit. Widths are the paper's 64×64
-// network's at half its 4-stage depth (k = 4 with hidden=512,256,128,64 and
-// disc_hidden=64,128,256,512 is its full architecture at half width).
+// from the second on, then one dense logit. The default widths are the two
+// highest-resolution stages of pytorch/examples' 64×64 DCGAN (ngf = ndf =
+// 64); for 64×64 images hidden=512,256,128,64 and
+// disc_hidden=64,128,256,512 give that whole network, whose generator is
+// the paper's Figure 1 at half width.
 //
 // Departures, each for a reason:
 //   - The generator's transposed ("fractionally-strided") 5×5 convolutions
 //     are nearest 2× upsampling followed by a 5×5 convolution
 //     ([vae.UpsampleConv2D]): even kernels are out (GoMLX v0.28.16's
-//     convolution input gradient is wrong for them), an odd-kernel stride-2
-//     transposed convolution has uneven taps (checkerboard artefacts), and
-//     this form runs on vaexp's fast gather path with finite-difference
-//     gradient tests.
+//     convolution input gradient is wrong for them), a 5×5 stride-2
+//     transposed convolution overlaps unevenly (the checkerboard artefacts
+//     of Odena et al. 2016, who recommend this form), and it runs on
+//     vaexp's fast gather path with finite-difference gradient tests.
 //   - The output is a sigmoid, not tanh: the contract's samples are pixel
 //     means in [0, 1] and every image data set here is in [0, 1]. Since
 //     σ(a) = (1 + tanh(a/2))/2 and the discriminator reads its input as
