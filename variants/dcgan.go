@@ -67,8 +67,10 @@ var dcganFamily = Family{
 //   - Batch norm is written here (batchNorm) rather than taken from GoMLX's
 //     norm.BatchNorm, whose Go-backend training path (the backend's own
 //     batch-norm ops are not implemented there) stops the gradient through
-//     the batch statistics; the moving averages use PyTorch's momentum 0.1,
-//     and evaluation graphs (compiled per evaluation) normalize with them.
+//     the batch statistics. The generator's keeps moving averages
+//     (PyTorch's momentum 0.1) that evaluation graphs (compiled per
+//     evaluation) normalize with; the discriminator's always uses the
+//     batch's statistics (see batchNorm for why).
 type DCGANConfig struct {
 	GANNoise
 	// Hidden are the generator's channels after the projection and after
@@ -129,7 +131,7 @@ func (m *DCGAN) generate(scope *model.Scope, z *graph.Node) *graph.Node {
 	widths, k := m.cfg.Hidden, len(m.cfg.Hidden)
 	h0, w0 := m.shape.Height>>k, m.shape.Width>>k
 	y := graph.Reshape(vae.Dense(s.At("project"), z, h0*w0*widths[0], vae.InitDCGAN), -1, h0, w0, widths[0])
-	y = activation.Relu(m.batchNorm(s.At("bn_0"), y))
+	y = activation.Relu(m.batchNorm(s.At("bn_0"), y, true))
 	for i := range k {
 		cout := m.shape.Channels
 		if i+1 < k {
@@ -137,7 +139,7 @@ func (m *DCGAN) generate(scope *model.Scope, z *graph.Node) *graph.Node {
 		}
 		y = vae.UpsampleConv2D(s.At("conv_%d", i), y, cout, dcganKernel, vae.InitDCGAN)
 		if i+1 < k {
-			y = activation.Relu(m.batchNorm(s.At("bn_%d", i+1), y))
+			y = activation.Relu(m.batchNorm(s.At("bn_%d", i+1), y, true))
 		}
 	}
 	return y
@@ -151,7 +153,7 @@ func (m *DCGAN) discriminate(scope *model.Scope, x *graph.Node) *graph.Node {
 	for i, w := range m.cfg.Disc.Hidden {
 		y = vae.Conv2D(s.At("conv_%d", i), y, w, dcganKernel, 2, vae.InitDCGAN)
 		if i > 0 {
-			y = m.batchNorm(s.At("bn_%d", i), y)
+			y = m.batchNorm(s.At("bn_%d", i), y, false)
 		}
 		y = LeakyReLU(y, 0.2)
 	}
@@ -159,16 +161,25 @@ func (m *DCGAN) discriminate(scope *model.Scope, x *graph.Node) *graph.Node {
 	return graph.Reshape(vae.Dense(s.At("logit"), y, 1, vae.InitDCGAN), -1)
 }
 
-// batchNorm normalizes x ([B, ..., C]) per channel over every other axis:
-// in training graphs with the batch's mean and (biased) variance — the
-// gradient flowing through both, as in Ioffe & Szegedy (2015) — while
-// updating the moving averages ("mean", unbiased "variance", PyTorch's
-// convention); outside training with the moving averages. A learned
-// per-channel scale ("scale", from 1) and offset ("offset", from 0) follow.
+// batchNorm normalizes x ([B, ..., C]) per channel over every other axis
+// with the batch's mean and (biased) variance — the gradient flowing
+// through both, as in Ioffe & Szegedy (2015) — then applies a learned
+// per-channel scale ("scale", from 1) and offset ("offset", from 0).
+//
+// With moving (the generator's layers), training graphs also update moving
+// averages ("mean", unbiased "variance": PyTorch's convention), and graphs
+// outside training normalize with them instead, so that a sample depends
+// on its own z only. Without (the discriminator's), every graph uses the
+// batch's statistics: the discriminator exists for training, where it
+// normalizes each real and each generated batch by its own statistics, and
+// moving averages would mix the two, so the terms evaluated on the test
+// set (d_real, d_fake, ...) would describe a discriminator that training
+// never used. This is the PyTorch reference's behaviour, whose
+// discriminator never leaves training mode.
 //
 // Written here because GoMLX's norm.BatchNorm stops the gradient through
 // the batch statistics on the Go backend (see [DCGANConfig]).
-func (m *DCGAN) batchNorm(scope *model.Scope, x *graph.Node) *graph.Node {
+func (m *DCGAN) batchNorm(scope *model.Scope, x *graph.Node, moving bool) *graph.Node {
 	const eps = 1e-5 // PyTorch's
 	g := x.Graph()
 	c := x.Shape().Dimensions[x.Rank()-1]
@@ -177,23 +188,25 @@ func (m *DCGAN) batchNorm(scope *model.Scope, x *graph.Node) *graph.Node {
 	zeros := func(g *graph.Graph, s shapes.Shape) *graph.Node { return graph.Zeros(g, s) }
 	scale := scope.WithInitializer(ones).VariableWithShape("scale", shape).NodeValue(g)
 	offset := scope.WithInitializer(zeros).VariableWithShape("offset", shape).NodeValue(g)
-	runMean := scope.WithInitializer(zeros).VariableWithShape("mean", shape).SetTrainable(false)
-	runVar := scope.WithInitializer(ones).VariableWithShape("variance", shape).SetTrainable(false)
-
 	flat := graph.Reshape(x, -1, c) // [N, C]: the statistics reduce the leading axis
 	var mean, variance *graph.Node
-	if scope.IsTraining(g) {
-		n := flat.Shape().Dimensions[0]
+	if !moving || scope.IsTraining(g) {
 		mean = graph.ReduceMean(flat, 0)
 		variance = graph.ReduceMean(graph.Square(graph.Sub(flat, graph.ExpandAxes(mean, 0))), 0)
-		mom := m.cfg.Momentum
-		update := func(v *model.Variable, batch *graph.Node) {
-			v.SetNodeValue(graph.Add(graph.MulScalar(v.NodeValue(g), 1-mom), graph.MulScalar(graph.StopGradient(batch), mom)))
+	}
+	if moving {
+		runMean := scope.WithInitializer(zeros).VariableWithShape("mean", shape).SetTrainable(false)
+		runVar := scope.WithInitializer(ones).VariableWithShape("variance", shape).SetTrainable(false)
+		if scope.IsTraining(g) {
+			n, mom := flat.Shape().Dimensions[0], m.cfg.Momentum
+			update := func(v *model.Variable, batch *graph.Node) {
+				v.SetNodeValue(graph.Add(graph.MulScalar(v.NodeValue(g), 1-mom), graph.MulScalar(graph.StopGradient(batch), mom)))
+			}
+			update(runMean, mean)
+			update(runVar, graph.MulScalar(variance, float64(n)/float64(max(n-1, 1))))
+		} else {
+			mean, variance = runMean.NodeValue(g), runVar.NodeValue(g)
 		}
-		update(runMean, mean)
-		update(runVar, graph.MulScalar(variance, float64(n)/float64(max(n-1, 1))))
-	} else {
-		mean, variance = runMean.NodeValue(g), runVar.NodeValue(g)
 	}
 	// y = (x − mean)·k + offset with k = scale/√(variance + eps), per channel.
 	k := graph.Div(scale, graph.Sqrt(graph.AddScalar(variance, eps)))

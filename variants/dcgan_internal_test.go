@@ -47,7 +47,7 @@ func TestBatchNormTraining(t *testing.T) {
 	store := model.NewStore()
 	yT, err := model.CallOnce(gobackend.GetBackend(), store, func(scope *model.Scope, x *graph.Node) *graph.Node {
 		scope.SetTraining(x.Graph(), true)
-		return m.batchNorm(scope.At("bn"), x)
+		return m.batchNorm(scope.At("bn"), x, true)
 	}, tensors.FromFlatDataAndDimensions(vals, dims...))
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +60,7 @@ func TestBatchNormTraining(t *testing.T) {
 		// A nonlinear readout of the normalized values, so the gradient
 		// depends on how each input moves the statistics.
 		loss := func(x *graph.Node) *graph.Node {
-			y := m.batchNorm(scope.At("bn"), x)
+			y := m.batchNorm(scope.At("bn"), x, true)
 			return graph.ReduceAllSum(graph.Mul(graph.Tanh(y), graph.Const(g, tensors.FromFlatDataAndDimensions(readout, dims...))))
 		}
 		res := []*graph.Node{graph.Gradient(loss(x), x)[0]}
@@ -124,7 +124,7 @@ func TestBatchNormEvaluation(t *testing.T) {
 	}
 	out, err := model.CallOnce(gobackend.GetBackend(), store, func(scope *model.Scope, x *graph.Node) *graph.Node {
 		scope.SetTraining(x.Graph(), false)
-		return m.batchNorm(scope.At("bn"), x)
+		return m.batchNorm(scope.At("bn"), x, true)
 	}, tensors.FromFlatDataAndDimensions(vals, dims...))
 	if err != nil {
 		t.Fatal(err)
@@ -144,6 +144,39 @@ func TestBatchNormEvaluation(t *testing.T) {
 				t.Errorf("moving %s changed outside training: %v, was %v", name, got, want)
 				break
 			}
+		}
+	}
+}
+
+// TestBatchNormWithoutMovingAverages checks the discriminator's batch norm:
+// outside training too it normalizes with the batch's own statistics, and
+// it keeps no moving averages.
+func TestBatchNormWithoutMovingAverages(t *testing.T) {
+	m := &DCGAN{cfg: DCGANConfig{Momentum: 0.1}}
+	vals, dims := bnInput()
+	n := dims[0] * dims[1] * dims[2]
+	for _, training := range []bool{false, true} {
+		store := model.NewStore()
+		out, err := model.CallOnce(gobackend.GetBackend(), store, func(scope *model.Scope, x *graph.Node) *graph.Node {
+			scope.SetTraining(x.Graph(), training)
+			return m.batchNorm(scope.At("bn"), x, false)
+		}, tensors.FromFlatDataAndDimensions(vals, dims...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		y := tensors.MustCopyFlatData[float64](out)
+		for c := range 4 {
+			var mean, meanSq float64
+			for i := c; i < len(y); i += 4 {
+				mean += y[i] / float64(n)
+				meanSq += y[i] * y[i] / float64(n)
+			}
+			if math.Abs(mean) > 1e-9 || math.Abs(meanSq-1) > 1e-3 {
+				t.Errorf("training=%v channel %d: mean %g, variance %g; want 0 and 1", training, c, mean, meanSq)
+			}
+		}
+		if store.GetVariable("/bn/mean") != nil || store.GetVariable("/bn/variance") != nil {
+			t.Errorf("training=%v: moving averages created", training)
 		}
 	}
 }
