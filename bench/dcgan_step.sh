@@ -27,17 +27,24 @@ torch_step() {
 print("%.1f %.1f threads=%d,%s" % (b["median_ms"], b["cpu_ms"], b["threads"], b["layout"]))'
 }
 
+rows=$(mktemp)
+trap 'rm -f "$rows"' EXIT
 printf "%-6s %-6s %12s %12s %s\n" round impl wall_ms cpu_ms config
 for r in $(seq "$rounds"); do
-  read -r ms cpu < <(vaexp_step);        printf "%-6s %-6s %12s %12s %s\n" "$r" vaexp "$ms" "$cpu" "load=$(cut -d' ' -f1 /proc/loadavg)"
-  read -r ms cpu cfg < <(torch_step);    printf "%-6s %-6s %12s %12s %s\n" "$r" torch "$ms" "$cpu" "$cfg,load=$(cut -d' ' -f1 /proc/loadavg)"
-done | tee /dev/stderr | python3 -c '
+  read -r ms cpu < <(vaexp_step)
+  printf "%-6s %-6s %12s %12s %s\n" "$r" vaexp "$ms" "$cpu" "load=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$rows"
+  read -r ms cpu cfg < <(torch_step)
+  printf "%-6s %-6s %12s %12s %s\n" "$r" torch "$ms" "$cpu" "$cfg,load=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$rows"
+done
+python3 - "$rows" <<'PY'
 import sys, statistics as st
-rows = [l.split() for l in sys.stdin if l[0].isdigit()]
 by = {}
-for r, impl, ms, cpu, _ in rows: by.setdefault(r, {})[impl] = (float(ms), float(cpu))
-ratios = [v["vaexp"][0] / v["torch"][0] for v in by.values() if len(v) == 2]
+for line in open(sys.argv[1]):
+    r, impl, ms, cpu, _ = line.split()
+    by.setdefault(r, {})[impl] = (float(ms), float(cpu))
+wall = [v["vaexp"][0] / v["torch"][0] for v in by.values() if len(v) == 2]
 cpu = [v["vaexp"][1] / v["torch"][1] for v in by.values() if len(v) == 2]
-print("vaexp/pytorch wall per step, per round:", " ".join("%.2f" % x for x in ratios))
-print("median %.2fx (range %.2f-%.2f); CPU time per step: median %.2fx" % (st.median(ratios), min(ratios), max(ratios), st.median(cpu)))
-'
+print("vaexp/pytorch per step, per round: wall", " ".join("%.2f" % x for x in wall), "| cpu", " ".join("%.2f" % x for x in cpu))
+print("wall: median %.2fx (range %.2f-%.2f); CPU time: median %.2fx (range %.2f-%.2f)" % (
+    st.median(wall), min(wall), max(wall), st.median(cpu), min(cpu), max(cpu)))
+PY
