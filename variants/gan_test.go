@@ -38,20 +38,14 @@ func TestGANOutputs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, capability := range []struct {
-			name string
-			ok   bool
-		}{
-			{"Encoder", is[vae.Encoder](m)}, {"Reconstructor", is[vae.Reconstructor](m)},
-			{"LikelihoodEstimator", is[vae.LikelihoodEstimator](m)}, {"Decoder", !is[vae.Decoder](m)},
-		} {
-			if capability.ok {
-				t.Errorf("%s: a GAN decodes noise but has no encoder, reconstruction or likelihood; %s is wrong", f, capability.name)
-			}
+		enc, rec, ll, dec := is[vae.Encoder](m), is[vae.Reconstructor](m), is[vae.LikelihoodEstimator](m), is[vae.Decoder](m)
+		if enc || rec || ll || !dec {
+			t.Errorf("%s: capabilities encoder=%v reconstructor=%v likelihood=%v decoder=%v: a GAN decodes noise and nothing else", f, enc, rec, ll, dec)
 		}
 	}
 }
 
+// is reports whether m offers the capability T.
 func is[T any](m vae.Model) bool { _, ok := m.(T); return ok }
 
 // TestGANTermsFinite checks the recorded terms of an untrained GAN, in
