@@ -221,18 +221,21 @@ func directionalCheck(t *testing.T, what string, inputs [][]float64, dims [][]in
 }
 
 // TestConv2DGradientFiniteDifferences checks the gradients of every
-// formulation with respect to input, kernel and bias (float64). The cases
-// cover each branch of patchMatMul's hand-written gradient: fewer patch
-// columns than output channels (a first layer), fewer output channels than
-// the GEMM tile (a last layer), and neither.
+// formulation with respect to input, kernel and bias (float64), for 3×3 and
+// 5×5 kernels. The cases cover each branch of patchMatMul's hand-written
+// gradient: fewer patch columns than output channels (a first layer), fewer
+// output channels than the GEMM tile (a last layer), and neither.
 func TestConv2DGradientFiniteDifferences(t *testing.T) {
-	cases := []struct{ cin, cout, stride int }{{2, 3, 1}, {2, 3, 2}, {1, 16, 2}, {3, 32, 1}}
+	// The 5×5 cases are DCGAN's layers in miniature: a stride-2 first layer
+	// from one channel, and a stride-2 layer between wider ones.
+	cases := []struct{ cin, cout, k, stride int }{{2, 3, 3, 1}, {2, 3, 3, 2}, {1, 16, 3, 2}, {3, 32, 3, 1},
+		{1, 4, 5, 2}, {3, 5, 5, 2}, {2, 3, 5, 1}}
 	for _, impl := range []ConvImpl{ConvGather, ConvIm2Col, convGatherAutodiff} {
 		for i, c := range cases {
-			if impl != ConvGather && i >= 2 {
+			if impl != ConvGather && i >= 2 && c.k == 3 {
 				continue
 			}
-			xd, wd, bd := []int{2, 5, 6, c.cin}, []int{3, 3, c.cin, c.cout}, []int{c.cout}
+			xd, wd, bd := []int{2, 5, 6, c.cin}, []int{c.k, c.k, c.cin, c.cout}, []int{c.cout}
 			ho, wo := (5-1)/c.stride+1, (6-1)/c.stride+1
 			r := randData(7, 2*ho*wo*c.cout)
 			directionalCheck(t, fmt.Sprintf("%s %+v", impl, c),
@@ -247,13 +250,15 @@ func TestConv2DGradientFiniteDifferences(t *testing.T) {
 }
 
 // TestUpsampleGradientsFiniteDifferences checks the gradients of the
-// upsample + convolution formulations (input, kernel, bias) and of
-// Upsample2x.
+// upsample + convolution formulations (input, kernel, bias), for 3×3 and 5×5
+// kernels, and of Upsample2x.
 func TestUpsampleGradientsFiniteDifferences(t *testing.T) {
 	// (20 → 1) has fewer transposed-kernel columns (16) than input channels,
 	// the other branch of matMulScatter's kernel gradient.
-	for _, c := range []struct{ cin, cout int }{{2, 3}, {20, 1}} {
-		xd, wd := []int{2, 3, 4, c.cin}, []int{3, 3, c.cin, c.cout}
+	// With 5×5 kernels (DCGAN's) the transposed kernel is 6×6: (20 → 1) has
+	// 36 columns, more than its input channels, and (40 → 1) fewer.
+	for _, c := range []struct{ cin, cout, k int }{{2, 3, 3}, {20, 1, 3}, {2, 3, 5}, {20, 1, 5}, {40, 1, 5}} {
+		xd, wd := []int{2, 3, 4, c.cin}, []int{c.k, c.k, c.cin, c.cout}
 		r := randData(9, 2*6*8*c.cout)
 		for _, impl := range []ConvImpl{ConvGather, convSubPixel, convGatherAutodiff} {
 			directionalCheck(t, fmt.Sprintf("upsample+conv %s %+v", impl, c),

@@ -21,6 +21,11 @@ const (
 	InitPyTorch Init = "pytorch"
 	// InitHe draws weights from N(0, 2/fan_in) with zero biases, GoMLX's default.
 	InitHe Init = "he"
+	// InitDCGAN draws weights from N(0, 0.02²) whatever the fan-in, with zero
+	// biases: the initialization of Radford et al.'s DCGAN (2015), which the
+	// dcgan family uses. It is not among [Inits], the choices offered to the
+	// VAE families' init hyperparameter.
+	InitDCGAN Init = "dcgan"
 )
 
 // Inits lists the valid initializations.
@@ -70,8 +75,11 @@ func DenseAct(scope *model.Scope, x *graph.Node, out int, init Init, act activat
 // initializers returns the weight and bias initializers for a layer with the given fan-in.
 func initializers(scope *model.Scope, init Init, fanIn int) (weights, biases model.VariableInitializer) {
 	switch init {
-	case InitHe:
+	case InitHe, InitDCGAN:
 		std := math.Sqrt(2 / float64(max(fanIn, 1)))
+		if init == InitDCGAN {
+			std = 0.02
+		}
 		return func(g *graph.Graph, shape shapes.Shape) *graph.Node {
 				return graph.MulScalar(scope.RandomNormal(g, shape), std)
 			}, func(g *graph.Graph, shape shapes.Shape) *graph.Node {

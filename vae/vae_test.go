@@ -195,7 +195,7 @@ func TestLogMeanExp(t *testing.T) {
 }
 
 func TestDenseInitStatistics(t *testing.T) {
-	for _, init := range Inits {
+	for _, init := range append(Inits, InitDCGAN) {
 		out := eval(t, 5, func(scope *model.Scope, g *graph.Graph) []*graph.Node {
 			x := graph.Zeros(g, shapesF32(1, 400))
 			Dense(scope.At("d"), x, 300, init)
@@ -212,10 +212,14 @@ func TestDenseInitStatistics(t *testing.T) {
 			if maxW > bound || maxB > bound || maxB == 0 {
 				t.Errorf("pytorch init: max|w|=%g max|b|=%g, want within (0, %g]", maxW, maxB, bound)
 			}
-		case InitHe:
-			near(t, "he weight variance (2/fan_in)", meanSq, 2.0/400, 0.03*2/400)
+		case InitHe, InitDCGAN:
+			want := 2.0 / 400 // fan_in
+			if init == InitDCGAN {
+				want = 0.02 * 0.02
+			}
+			near(t, string(init)+" weight variance", meanSq, want, 0.03*want)
 			if maxB != 0 {
-				t.Errorf("he init: biases should be zero, max |b| = %g", maxB)
+				t.Errorf("%s init: biases should be zero, max |b| = %g", init, maxB)
 			}
 		}
 	}

@@ -109,6 +109,8 @@ var families = []Family{
 	factorVAEFamily,
 	betaTCVAEFamily,
 	aaeFamily,
+	ganFamily,
+	dcganFamily,
 }
 
 // Architectures lists the network architectures the family offers (the

@@ -64,6 +64,22 @@ def cpu_seconds():
     return r.ru_utime + r.ru_stime
 
 
+def time_steps(step, steps, rounds, warmup):
+    """Runs step() warmup times, then rounds rounds of steps steps; returns
+    the median and min wall time and the median CPU time (all threads) per
+    step over the rounds, in ms."""
+    for _ in range(warmup):
+        step()
+    walls, cpus = [], []
+    for _ in range(rounds):
+        c0, t0 = cpu_seconds(), time.perf_counter()
+        for _ in range(steps):
+            step()
+        walls.append((time.perf_counter() - t0) / steps)
+        cpus.append((cpu_seconds() - c0) / steps)
+    return {"median_ms": 1e3 * statistics.median(walls), "min_ms": 1e3 * min(walls), "cpu_ms": 1e3 * statistics.median(cpus)}
+
+
 def bench(threads, batch, steps, rounds, warmup, channels_last):
     torch.set_num_threads(threads)
     torch.manual_seed(1)
@@ -82,22 +98,7 @@ def bench(threads, batch, steps, rounds, warmup, channels_last):
         opt.step()
         return loss
 
-    for _ in range(warmup):
-        step()
-    walls, cpus = [], []
-    for _ in range(rounds):
-        c0, t0 = cpu_seconds(), time.perf_counter()
-        for _ in range(steps):
-            step()
-        walls.append((time.perf_counter() - t0) / steps)
-        cpus.append((cpu_seconds() - c0) / steps)
-    return {
-        "threads": threads,
-        "channels_last": channels_last,
-        "median_ms": 1e3 * statistics.median(walls),
-        "min_ms": 1e3 * min(walls),
-        "cpu_ms": 1e3 * statistics.median(cpus),
-    }
+    return {"threads": threads, "channels_last": channels_last, **time_steps(step, steps, rounds, warmup)}
 
 
 def main():
