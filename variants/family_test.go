@@ -106,9 +106,44 @@ func mnistBatch(t *testing.T, n int) (x, y *tensors.Tensor) {
 	return tensors.FromFlatDataAndDimensions(pix, n, im.Height, im.Width, 1), tensors.FromFlatDataAndDimensions(labels, n)
 }
 
+// familyBatch returns the first n training examples of the data set family
+// accepts with params — MNIST if it takes images, else the 1-digit Moving
+// MNIST — and what the family learns of that data set.
+func familyBatch(t *testing.T, family string, params map[string]any, n int) (vae.Data, *tensors.Tensor, *tensors.Tensor) {
+	t.Helper()
+	if _, err := variants.NewConfig(family, params, mnistData); err == nil {
+		x, y := mnistBatch(t, n)
+		return mnistData, x, y
+	}
+	return dataBatch(t, "moving-mnist-1", n)
+}
+
+// dataBatch returns the first n training examples of the named data set
+// (generated from data seed 1) and what a family learns of it.
+func dataBatch(t *testing.T, name string, n int) (vae.Data, *tensors.Tensor, *tensors.Tensor) {
+	t.Helper()
+	ds, err := data.Get(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := ds.Describe()
+	splits, err := ds.Load(data.LoadOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	x := make([]float32, n*desc.Shape.Size())
+	y := make([]int32, n)
+	splits.Train.Fill(x, y, idx)
+	return desc.Model(desc.Train), tensors.FromFlatDataAndDimensions(x, desc.Shape.BatchDims(n)...), tensors.FromFlatDataAndDimensions(y, n)
+}
+
 // lossOnBatch builds family with params on a fresh store seeded with seed and
 // returns the batch means of its terms (plus "total" and, when defined,
-// "nelbo") on the first n MNIST images.
+// "nelbo") on the first n examples of the data it accepts (familyBatch).
 func lossOnBatch(t *testing.T, family string, params map[string]any, seed int64, n int) map[string]float64 {
 	t.Helper()
 	return termsOnBatch(t, family, params, seed, n, false)
@@ -123,7 +158,8 @@ func trainingLossOnBatch(t *testing.T, family string, params map[string]any, see
 
 func termsOnBatch(t *testing.T, family string, params map[string]any, seed int64, n int, training bool) map[string]float64 {
 	t.Helper()
-	m, _, err := variants.New(family, params, mnistData)
+	d, x, y := familyBatch(t, family, params, n)
+	m, _, err := variants.New(family, params, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +167,6 @@ func termsOnBatch(t *testing.T, family string, params map[string]any, seed int64
 	if err := store.SetRNGStateFromSeed(seed); err != nil {
 		t.Fatal(err)
 	}
-	x, y := mnistBatch(t, n)
 	var names []string
 	outs, err := model.CallOnceN(gobackend.GetBackend(), store, func(scope *model.Scope, x, y *graph.Node) []*graph.Node {
 		scope.SetTraining(x.Graph(), training)
@@ -164,13 +199,15 @@ func termsOnBatch(t *testing.T, family string, params map[string]any, seed int64
 }
 
 // requireOutputs builds family with params on a fresh store and checks the
-// model's outputs on n MNIST images, asking for each capability the family
-// offers: Generate (labels 0..9 cycling) returns [n, 28, 28, 1] pixel means
-// in [0, 1]; a Reconstructor returns pixel means shaped like the batch; an
-// Encoder returns [n, latent_dim] finite codes.
+// model's outputs on n examples of the data it accepts (familyBatch), asking
+// for each capability the family offers: Generate (labels 0..9 cycling)
+// returns n examples ([n, 28, 28, 1] for MNIST) of pixel means in [0, 1]; a
+// Reconstructor returns pixel means shaped like the batch; an Encoder returns
+// [n, latent_dim] finite codes (for sequences, one flat code per sequence).
 func requireOutputs(t *testing.T, family string, params map[string]any, n int) {
 	t.Helper()
-	m, cfg, err := variants.New(family, params, mnistData)
+	d, x, y := familyBatch(t, family, params, n)
+	m, cfg, err := variants.New(family, params, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,20 +215,22 @@ func requireOutputs(t *testing.T, family string, params map[string]any, n int) {
 	if err := store.SetRNGStateFromSeed(1); err != nil {
 		t.Fatal(err)
 	}
-	x, y := mnistBatch(t, n)
 	type output struct {
 		name string
-		want []int
-		unit bool // values are pixel means in [0, 1]
+		want []int // -1: any size
+		unit bool  // values are pixel means in [0, 1]
 	}
-	outputs := []output{{"Generate", []int{n, 28, 28, 1}, true}}
+	outputs := []output{{"Generate", d.Shape.BatchDims(n), !d.Real}}
 	rc, canReconstruct := m.(vae.Reconstructor)
 	if canReconstruct {
-		outputs = append(outputs, output{"Reconstruct", []int{n, 28, 28, 1}, true})
+		outputs = append(outputs, output{"Reconstruct", d.Shape.BatchDims(n), !d.Real})
 	}
 	enc, canEncode := m.(vae.Encoder)
 	if canEncode {
 		latent := int(variants.Values(cfg)["latent_dim"].(int64))
+		if d.Shape.IsSequence() {
+			latent = -1
+		}
 		outputs = append(outputs, output{"Encode", []int{n, latent}, false})
 	}
 	outs, err := model.CallOnceN(gobackend.GetBackend(), store, func(scope *model.Scope, x, y *graph.Node) []*graph.Node {
@@ -212,7 +251,7 @@ func requireOutputs(t *testing.T, family string, params map[string]any, n int) {
 		t.Fatal(err)
 	}
 	for i, o := range outputs {
-		if got := outs[i].Shape().Dimensions; !slices.Equal(got, o.want) {
+		if got := outs[i].Shape().Dimensions; !slices.EqualFunc(got, o.want, func(g, w int) bool { return w == -1 || g == w }) {
 			t.Errorf("%s: %s shape %v, want %v", family, o.name, got, o.want)
 		}
 		for _, v := range tensors.MustCopyFlatData[float32](outs[i]) {

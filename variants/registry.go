@@ -109,6 +109,8 @@ var families = []Family{
 	factorVAEFamily,
 	betaTCVAEFamily,
 	aaeFamily,
+	vrnnFamily,
+	seqVAEFamily,
 }
 
 // Architectures lists the network architectures the family offers (the
