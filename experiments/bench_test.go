@@ -16,35 +16,78 @@ import (
 )
 
 // BenchmarkTrainStep times one training step (forward, backward, Adam) of
-// every registered family at batch 128 on real MNIST, per architecture:
+// every registered family, per architecture, on real data it accepts: batch
+// 128 of MNIST for the image families; for the sequence families, batch 32 of
+// the 1-digit Moving MNIST (10 frames of 32×32) with arch=mlp and of Moving
+// MNIST (20 frames of 64×64, 2 digits) with arch=conv, named
+// family/arch/data:
 //
 //	go test -run xxx -bench 'TrainStep' ./experiments/
+//	go test -run xxx -bench 'TrainStep/vrnn' ./experiments/
 //
 // The first (compiling) step runs before the timer starts.
 func BenchmarkTrainStep(b *testing.B) {
-	im, err := data.LoadMNIST("", "train")
-	if err != nil {
-		b.Fatal(err)
+	type dataSet struct {
+		name  string
+		batch int
+		set   *exampleSet
 	}
-	desc := data.MNIST{}.Describe()
-	set := &exampleSet{split: data.Head(im, 128*8), binarize: "none", seed: 1, shape: desc.Shape}
+	loaded := map[string]*dataSet{}
+	load := func(name string, batch int) *dataSet {
+		if d, ok := loaded[name]; ok {
+			return d
+		}
+		ds, err := data.Get(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		splits, err := ds.Load(data.LoadOptions{Seed: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		d := &dataSet{name: name, batch: batch, set: &exampleSet{split: data.Head(splits.Train, batch*8), binarize: "none", seed: 1, shape: ds.Describe().Shape}}
+		loaded[name] = d
+		return d
+	}
+	// Candidates per architecture, in order: a family is benchmarked on the first it accepts.
+	candidates := map[string][]struct {
+		name  string
+		batch int
+	}{
+		"mlp":  {{"mnist", 128}, {"moving-mnist-1", 32}},
+		"conv": {{"mnist", 128}, {"moving-mnist", 32}},
+	}
 	for _, family := range variants.Names() {
 		for _, arch := range []string{"mlp", "conv"} {
 			spec := DefaultSpec()
 			spec.Family = family
 			spec.Params = map[string]any{"arch": arch}
-			cfg, err := spec.Validate()
+			var cfg variants.Config
+			var err error
+			name := family + "/" + arch
+			for _, c := range candidates[arch] {
+				spec.Data.Name = c.name
+				if cfg, err = spec.Validate(); err == nil {
+					spec.Train.BatchSize = c.batch
+					if c.name != "mnist" {
+						name += "/" + c.name
+					}
+					break
+				}
+			}
 			if err != nil {
 				continue // the family has no such architecture
 			}
-			b.Run(family+"/"+arch, func(b *testing.B) {
+			b.Run(name, func(b *testing.B) {
+				d := load(spec.Data.Name, spec.Train.BatchSize)
+				desc, _ := spec.Dataset()
 				store := model.NewStore()
 				_ = store.SetRNGStateFromSeed(1)
 				steps := newStepper(gobackend.GetBackend(), store, cfg.Build(spec.DataInfo(desc)), family, spec.Training(cfg))
-				sched, _ := newSchedule(set.len(), 128, 1)
+				sched, _ := newSchedule(d.set.len(), d.batch, 1)
 				step := func(i int) {
 					idx, _ := sched.indices(i)
-					metrics, err := steps.trainStep(i, set.batch(idx, "b", i))
+					metrics, err := steps.trainStep(i, d.set.batch(idx, "b", i))
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -207,6 +207,15 @@ func termsOnBatch(t *testing.T, family string, params map[string]any, seed int64
 func requireOutputs(t *testing.T, family string, params map[string]any, n int) {
 	t.Helper()
 	d, x, y := familyBatch(t, family, params, n)
+	requireOutputsOn(t, family, params, d, x, y)
+}
+
+// requireOutputsOn is requireOutputs on the batch x, y of the data set d.
+// For sequences it also asks a Continuer to continue the first 3 frames by
+// 4 (n sequences of 4 frames) and a StepScorer for [n, Frames] scores.
+func requireOutputsOn(t *testing.T, family string, params map[string]any, d vae.Data, x, y *tensors.Tensor) {
+	t.Helper()
+	n := x.Shape().Dimensions[0]
 	m, cfg, err := variants.New(family, params, d)
 	if err != nil {
 		t.Fatal(err)
@@ -233,6 +242,15 @@ func requireOutputs(t *testing.T, family string, params map[string]any, n int) {
 		}
 		outputs = append(outputs, output{"Encode", []int{n, latent}, false})
 	}
+	const prefix, ahead = 3, 4
+	cont, canContinue := m.(vae.Continuer)
+	if canContinue {
+		outputs = append(outputs, output{"Continue", vae.Shape{Frames: ahead, Height: d.Shape.Height, Width: d.Shape.Width, Channels: d.Shape.Channels}.BatchDims(n), !d.Real})
+	}
+	scorer, canScore := m.(vae.StepScorer)
+	if canScore {
+		outputs = append(outputs, output{"StepNELBO", []int{n, d.Shape.Frames}, false})
+	}
 	outs, err := model.CallOnceN(gobackend.GetBackend(), store, func(scope *model.Scope, x, y *graph.Node) []*graph.Node {
 		ms := scope.At("model")
 		b := vae.Batch{X: x, Labels: y}
@@ -244,6 +262,12 @@ func requireOutputs(t *testing.T, family string, params map[string]any, n int) {
 		}
 		if canEncode {
 			nodes = append(nodes, enc.Encode(ms, b))
+		}
+		if canContinue {
+			nodes = append(nodes, cont.Continue(ms, vae.Batch{X: graph.Slice(x, graph.AxisRange(), graph.AxisRange(0, prefix)), Labels: y}, ahead))
+		}
+		if canScore {
+			nodes = append(nodes, scorer.StepNELBO(ms, b))
 		}
 		return nodes
 	}, x, y)
