@@ -29,26 +29,30 @@ const (
 	forecastSeries, forecastSamples = 200, 20
 	// scoreSeries is how many test series the shock AUROC scores.
 	scoreSeries = 500
-	// shownSequences is how many sequences the continuation pictures show.
+	// shownSequences is how many sequences the continuation and
+	// reconstruction pictures show.
 	shownSequences = 8
+	// drawnSequences is how many generated sequences the sample pictures show.
+	drawnSequences = 16
 )
 
 // forecastPrefix is how many of frames steps a forecast sees: the first three quarters.
 func forecastPrefix(frames int) int { return max(2, 3*frames/4) }
 
 // saveSamples records generated examples as the "samples" artifacts: an
-// image grid, or what RenderExamples draws for sequences (see saveRendered).
+// image grid, or what RenderExamples draws of the first drawnSequences of
+// sequences (see saveRendered).
 func (r *runner) saveSamples(step int64, examples [][]float32) error {
 	if !r.desc.Shape.IsSequence() {
 		return r.saveGrid("samples.png", step, examples, nil)
 	}
-	return r.saveRendered("samples", step, examples)
+	return r.saveRendered("samples", step, examples[:min(len(examples), drawnSequences)])
 }
 
 // saveReconstructions records originals beside their reconstructions: an
-// image grid, or for sequences each original followed by its reconstruction
-// (rows of a strip, neighbours in a GIF), and for series one panel per
-// example with both lines.
+// image grid, or for the first shownSequences sequences each original
+// followed by its reconstruction (rows of a strip, neighbours in a GIF), and
+// for the first four series one panel per example with both lines.
 func (r *runner) saveReconstructions(step int64, originals, recons [][]float32) error {
 	if !r.desc.Shape.IsSequence() {
 		return r.saveGrid("reconstructions.png", step, originals, recons)
@@ -60,7 +64,8 @@ func (r *runner) saveReconstructions(step int64, originals, recons [][]float32) 
 		}
 		return r.saveArtifact("reconstructions.png", step, png)
 	}
-	return r.saveRendered("reconstructions", step, interleave(originals, recons))
+	k := min(len(originals), shownSequences)
+	return r.saveRendered("reconstructions", step, interleave(originals[:k], recons[:k]))
 }
 
 // saveRendered writes examples drawn by RenderExamples in every format
