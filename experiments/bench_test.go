@@ -15,23 +15,26 @@ import (
 	"github.com/vaexp/vaexp/variants"
 )
 
+// dataSet is a benchmark's training batches.
+type dataSet struct {
+	name  string
+	batch int
+	set   *exampleSet
+}
+
 // BenchmarkTrainStep times one training step (forward, backward, Adam) of
-// every registered family, per architecture, on real data it accepts: batch
-// 128 of MNIST for the image families; for the sequence families, batch 32 of
-// the 1-digit Moving MNIST (10 frames of 32×32) with arch=mlp and of Moving
-// MNIST (20 frames of 64×64, 2 digits) with arch=conv, named
-// family/arch/data:
+// every registered family, per architecture, on each real data set it
+// accepts of: batch 128 of MNIST (the image families, named family/arch);
+// batch 32 of the 1-digit Moving MNIST (10 frames of 32×32) and of regimes
+// (128 steps of one value) with arch=mlp, and of Moving MNIST (20 frames of
+// 64×64, 2 digits) with arch=conv (the sequence families, named
+// family/arch/data):
 //
 //	go test -run xxx -bench 'TrainStep' ./experiments/
 //	go test -run xxx -bench 'TrainStep/vrnn' ./experiments/
 //
 // The first (compiling) step runs before the timer starts.
 func BenchmarkTrainStep(b *testing.B) {
-	type dataSet struct {
-		name  string
-		batch int
-		set   *exampleSet
-	}
 	loaded := map[string]*dataSet{}
 	load := func(name string, batch int) *dataSet {
 		if d, ok := loaded[name]; ok {
@@ -49,63 +52,65 @@ func BenchmarkTrainStep(b *testing.B) {
 		loaded[name] = d
 		return d
 	}
-	// Candidates per architecture, in order: a family is benchmarked on the first it accepts.
+	// Data sets per architecture: a family is benchmarked on each it accepts.
 	candidates := map[string][]struct {
 		name  string
 		batch int
 	}{
-		"mlp":  {{"mnist", 128}, {"moving-mnist-1", 32}},
+		"mlp":  {{"mnist", 128}, {"moving-mnist-1", 32}, {"regimes", 32}},
 		"conv": {{"mnist", 128}, {"moving-mnist", 32}},
 	}
 	for _, family := range variants.Names() {
 		for _, arch := range []string{"mlp", "conv"} {
-			spec := DefaultSpec()
-			spec.Family = family
-			spec.Params = map[string]any{"arch": arch}
-			var cfg variants.Config
-			var err error
-			name := family + "/" + arch
 			for _, c := range candidates[arch] {
+				spec := DefaultSpec()
+				spec.Family = family
+				spec.Params = map[string]any{"arch": arch}
 				spec.Data.Name = c.name
-				if cfg, err = spec.Validate(); err == nil {
-					spec.Train.BatchSize = c.batch
-					if c.name != "mnist" {
-						name += "/" + c.name
-					}
-					break
+				spec.Train.BatchSize = c.batch
+				cfg, err := spec.Validate()
+				if err != nil {
+					continue // the family has no such architecture, or takes other data
 				}
+				name := family + "/" + arch
+				if c.name != "mnist" {
+					name += "/" + c.name
+				}
+				benchTrainStep(b, name, spec, cfg, func() *dataSet { return load(c.name, c.batch) })
 			}
-			if err != nil {
-				continue // the family has no such architecture
-			}
-			b.Run(name, func(b *testing.B) {
-				d := load(spec.Data.Name, spec.Train.BatchSize)
-				desc, _ := spec.Dataset()
-				store := model.NewStore()
-				_ = store.SetRNGStateFromSeed(1)
-				steps := newStepper(gobackend.GetBackend(), store, cfg.Build(spec.DataInfo(desc)), family, spec.Training(cfg))
-				sched, _ := newSchedule(d.set.len(), d.batch, 1)
-				step := func(i int) {
-					idx, _ := sched.indices(i)
-					metrics, err := steps.trainStep(i, d.set.batch(idx, "b", i))
-					if err != nil {
-						b.Fatal(err)
-					}
-					for _, m := range metrics {
-						_ = m.FinalizeAll()
-					}
-				}
-				step(0)
-				b.ResetTimer()
-				cpu0 := cpuTime()
-				for i := 0; i < b.N; i++ {
-					step(i + 1)
-				}
-				// CPU time is steadier than wall time on a shared machine.
-				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
-			})
 		}
 	}
+}
+
+// benchTrainStep times training steps of spec's family on the first 8
+// batches of the data set load returns (loaded only if the benchmark runs).
+func benchTrainStep(b *testing.B, name string, spec Spec, cfg variants.Config, load func() *dataSet) {
+	b.Run(name, func(b *testing.B) {
+		d := load()
+		desc, _ := spec.Dataset()
+		store := model.NewStore()
+		_ = store.SetRNGStateFromSeed(1)
+		steps := newStepper(gobackend.GetBackend(), store, cfg.Build(spec.DataInfo(desc)), spec.Family, spec.Training(cfg))
+		sched, _ := newSchedule(d.set.len(), d.batch, 1)
+		step := func(i int) {
+			idx, _ := sched.indices(i)
+			metrics, err := steps.trainStep(i, d.set.batch(idx, "b", i))
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, m := range metrics {
+				_ = m.FinalizeAll()
+			}
+		}
+		step(0)
+		b.ResetTimer()
+		cpu0 := cpuTime()
+		for i := 0; i < b.N; i++ {
+			step(i + 1)
+		}
+		// CPU time is steadier than wall time on a shared machine.
+		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	})
 }
 
 // BenchmarkEpoch times one full epoch of the reference VAE on the 60k MNIST

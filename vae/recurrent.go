@@ -4,18 +4,24 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
-	"github.com/gomlx/gomlx/ml/layers/lstm"
 	"github.com/gomlx/gomlx/ml/model"
 )
 
 // LSTM is a long short-term memory cell (Hochreiter & Schmidhuber 1997) for
-// the sequence families. The cell itself is GoMLX's ml/layers/lstm (ONNX
-// semantics: input, output, forget and cell gates, one bias per gate for the
-// input and one for the recurrent projection, as PyTorch's nn.LSTM); this
-// type owns its weights so that the same cell can be run over a whole
-// sequence known in advance ([LSTM.Sequence]) or stepped one time step at a
-// time ([LSTM.Step]) when the next input depends on the state (a VRNN samples
-// z_t from h_{t−1} before it can feed the cell).
+// the sequence families, stepped one time step at a time: the next input of
+// a VRNN depends on the state (it samples z_t from h_{t−1} before it can feed
+// the cell), and stepping keeps every graph linear in the number of steps.
+//
+// The cell computes what GoMLX's ml/layers/lstm computes (ONNX semantics:
+// input, output, forget and cell gates, one bias per gate for the input and
+// one for the recurrent projection, as PyTorch's nn.LSTM), with that layer's
+// weight layout, and TestLSTMStepMatchesLayer checks it against the layer.
+// It does not call the layer because the layer slices its input projection
+// [4, B, T, hidden] once per gate and step, and the gradient of every slice
+// is a Pad back to the whole projection: a training step costs O(T²) — a
+// seq-vae step on the 128-step regimes series took 4.95 s of CPU with it
+// (BenchmarkTrainStep/seq-vae/mlp/regimes) — and stepping the layer one step
+// at a time (sequences of length 1) cost 1.45× this cell (BenchmarkLSTMSteps).
 //
 // Weights live under the scope given to [NewLSTM]: "inputs" [1, 4, hidden,
 // in], "recurrent" [1, 4, hidden, hidden], "biases" [1, 8, hidden],
@@ -59,28 +65,44 @@ func (l LSTM) Zero(g *graph.Graph, n int) LSTMState {
 }
 
 // Step runs the cell on one input x ([B, in]) from state s and returns the new state.
-func (l LSTM) Step(x *graph.Node, s LSTMState) LSTMState {
-	b := x.Shape().Dimensions[0]
-	_, lastH, lastC := lstm.NewWithWeights(graph.Reshape(x, b, 1, -1), l.inputs, l.recurrent, l.biases, nil).
-		InitialStates(graph.Reshape(s.H, 1, b, l.hidden), graph.Reshape(s.C, 1, b, l.hidden)).Done()
-	return LSTMState{H: graph.Reshape(lastH, b, l.hidden), C: graph.Reshape(lastC, b, l.hidden)}
+func (l LSTM) Step(x *graph.Node, s LSTMState) LSTMState { return l.stepFused(x, s) }
+
+// Run steps the cell over the inputs xs (one [B, in] node per time step)
+// from state s (nil H: the zero state), forward in time or, with reverse,
+// from the last input to the first. It returns the hidden state after each
+// input, hs[t] for xs[t] (for reverse, hs[t] has read xs[t..T−1]), and the
+// final state.
+func (l LSTM) Run(xs []*graph.Node, s LSTMState, reverse bool) (hs []*graph.Node, last LSTMState) {
+	if s.H == nil {
+		s = l.Zero(xs[0].Graph(), xs[0].Shape().Dimensions[0])
+	}
+	hs = make([]*graph.Node, len(xs))
+	for i := range xs {
+		t := i
+		if reverse {
+			t = len(xs) - 1 - i
+		}
+		s = l.Step(xs[t], s)
+		hs[t] = s.H
+	}
+	return hs, s
 }
 
-// Sequence runs the cell over the whole sequence x ([B, T, in]) from state s
-// (the zero state when s.H is nil), forward in time or, with reverse, from
-// the last step to the first. It returns every step's hidden state, [B, T,
-// hidden] (for reverse, the state at step t has seen steps t..T−1), and the
-// final state.
-func (l LSTM) Sequence(x *graph.Node, s LSTMState, reverse bool) (all *graph.Node, last LSTMState) {
-	b := x.Shape().Dimensions[0]
-	layer := lstm.NewWithWeights(x, l.inputs, l.recurrent, l.biases, nil)
-	if reverse {
-		layer.Direction(lstm.DirReverse)
-	}
-	if s.H != nil {
-		layer.InitialStates(graph.Reshape(s.H, 1, b, l.hidden), graph.Reshape(s.C, 1, b, l.hidden))
-	}
-	seq, lastH, lastC := layer.Done() // [T, 1, B, hidden], [1, B, hidden] ×2
-	all = graph.TransposeAllAxes(graph.Reshape(seq, -1, b, l.hidden), 1, 0, 2)
-	return all, LSTMState{H: graph.Reshape(lastH, b, l.hidden), C: graph.Reshape(lastC, b, l.hidden)}
+// stepFused is Step with the four gates' projections fused: x and h are
+// each multiplied once by their weights reshaped to [4·hidden, ·] (the
+// variables' own layout: no transpose, no concatenation whose gradient
+// would slice a weight-sized tensor at every step), one summed bias, then
+// the gates are slices of the result, in ONNX order (i, o, f, c) as the
+// lstm layer computes them.
+func (l LSTM) stepFused(x *graph.Node, s LSTMState) LSTMState {
+	b, h := x.Shape().Dimensions[0], l.hidden
+	in := l.inputs.Shape().Dimensions[3]
+	wx, wh := graph.Reshape(l.inputs, 4*h, in), graph.Reshape(l.recurrent, 4*h, h)
+	bias := graph.ReduceSum(graph.Reshape(l.biases, 2, 4*h), 0)
+	pre := graph.Add(graph.DotGeneral(x, []int{1}, nil, wx, []int{1}, nil), graph.DotGeneral(s.H, []int{1}, nil, wh, []int{1}, nil))
+	pre = graph.Reshape(graph.Add(pre, graph.InsertAxes(bias, 0)), b, 4, h)
+	gate := func(k int) *graph.Node { return graph.Reshape(graph.Slice(pre, graph.AxisRange(), graph.AxisElem(k)), b, h) }
+	i, o, f, c := graph.Logistic(gate(0)), graph.Logistic(gate(1)), graph.Logistic(gate(2)), graph.Tanh(gate(3))
+	cell := graph.Add(graph.Mul(f, s.C), graph.Mul(i, c))
+	return LSTMState{H: graph.Mul(o, graph.Tanh(cell)), C: cell}
 }

@@ -94,19 +94,29 @@ func (n frameNets) conv() vae.ConvNet {
 	return vae.ConvNet{Widths: [2]int{n.ConvWidths[0], n.ConvWidths[1]}, Init: n.init()}
 }
 
-// features is φx applied to every frame of x ([B, T, H, W, C]) at once:
-// [B, T, Features], ReLU outputs.
-func (n frameNets) features(scope *model.Scope, x *graph.Node) *graph.Node {
-	d := x.Shape().Dimensions
-	b, t := d[0], d[1]
-	frames := graph.Reshape(x, b*t, n.shape.Height, n.shape.Width, n.shape.Channels)
-	var f *graph.Node
-	if n.Arch == "conv" {
-		f = n.conv().Encoder(scope.At("phi_x"), frames, n.Features)
-	} else {
-		f = vae.MLP(scope.At("phi_x"), vae.Flatten(frames), n.Hidden, n.Features, n.init())
+// features is φx applied to each frame of x ([B, T, H, W, C]): one
+// [B, Features] node per step, ReLU outputs.
+//
+// The frames are cut from the data (which needs no gradient) and each step's
+// features are a node of their own: had φx run on all frames at once and
+// the steps been sliced out of its [B, T, Features] output, the gradient of
+// every slice would be a Pad back to the whole output, O(T²) per training
+// step. Where a family needs all steps at once it stacks the per-step
+// nodes, whose gradient is T slices of the incoming one: linear in T.
+func (n frameNets) features(scope *model.Scope, x *graph.Node) []*graph.Node {
+	t := x.Shape().Dimensions[1]
+	out := make([]*graph.Node, t)
+	for i := range t {
+		frame := atStep(x, i)
+		var f *graph.Node
+		if n.Arch == "conv" {
+			f = n.conv().Encoder(scope.At("phi_x"), frame, n.Features)
+		} else {
+			f = vae.MLP(scope.At("phi_x"), vae.Flatten(frame), n.Hidden, n.Features, n.init())
+		}
+		out[i] = activation.Relu(f)
 	}
-	return graph.Reshape(activation.Relu(f), b, t, n.Features)
+	return out
 }
 
 // paramsPerValue is how many decoder outputs each data value has: a logit, or a mean and a log-variance.
@@ -213,6 +223,15 @@ func repeatBatch(x *graph.Node, k int) *graph.Node {
 	d := x.Shape().Dimensions
 	tiled := graph.BroadcastToDims(graph.InsertAxes(x, 0), append([]int{k}, d...)...)
 	return graph.Reshape(tiled, append([]int{k * d[0]}, d[1:]...)...)
+}
+
+// repeatSteps is repeatBatch of every step's node.
+func repeatSteps(xs []*graph.Node, k int) []*graph.Node {
+	out := make([]*graph.Node, len(xs))
+	for i, x := range xs {
+		out[i] = repeatBatch(x, k)
+	}
+	return out
 }
 
 // standardNormal is N(0, I) with the shape of [n, dim].

@@ -74,19 +74,35 @@ type SeqVAE struct {
 	contentDim int
 }
 
-// content is q(f | x_{1:T}) from the frames' features fx ([B, T, Features]).
-func (m *SeqVAE) content(scope *model.Scope, fx *graph.Node) vae.Gaussian {
-	g := fx.Graph()
-	_, fwd := vae.NewLSTM(scope.At("content_fwd"), g, m.Features, m.State, m.init()).Sequence(fx, vae.LSTMState{}, false)
-	_, bwd := vae.NewLSTM(scope.At("content_bwd"), g, m.Features, m.State, m.init()).Sequence(fx, vae.LSTMState{}, true)
+// content is q(f | x_{1:T}) from the frames' features fx (one [B,
+// Features] node per step).
+func (m *SeqVAE) content(scope *model.Scope, fx []*graph.Node) vae.Gaussian {
+	g := fx[0].Graph()
+	_, fwd := vae.NewLSTM(scope.At("content_fwd"), g, m.Features, m.State, m.init()).Run(fx, vae.LSTMState{}, false)
+	_, bwd := vae.NewLSTM(scope.At("content_bwd"), g, m.Features, m.State, m.init()).Run(fx, vae.LSTMState{}, true)
 	return vae.GaussianFromParams(vae.Dense(scope.At("content"), graph.Concatenate([]*graph.Node{fwd.H, bwd.H}, -1), 2*m.contentDim, m.init()))
 }
 
-// dynamics is q(z_t | x_t) for every frame, [B, T, LatentDim].
-func (m *SeqVAE) dynamics(scope *model.Scope, fx *graph.Node) vae.Gaussian {
-	d := fx.Shape().Dimensions
-	q := vae.GaussianFromParams(vae.MLP(scope.At("dynamics"), mergeSteps(fx), m.Hidden, 2*m.LatentDim, m.init()))
-	return vae.Gaussian{Mean: graph.Reshape(q.Mean, d[0], d[1], -1), LogVar: graph.Reshape(q.LogVar, d[0], d[1], -1)}
+// dynamics is q(z_t | x_t) of every frame, one Gaussian ([B, LatentDim]) per step.
+func (m *SeqVAE) dynamics(scope *model.Scope, fx []*graph.Node) []vae.Gaussian {
+	qs := make([]vae.Gaussian, len(fx))
+	for i, f := range fx {
+		qs[i] = vae.GaussianFromParams(vae.MLP(scope.At("dynamics"), f, m.Hidden, 2*m.LatentDim, m.init()))
+	}
+	return qs
+}
+
+// draw is one sample (or, with useMean, the mean) of each step's Gaussian.
+func draw(scope *model.Scope, qs []vae.Gaussian, useMean bool) []*graph.Node {
+	zs := make([]*graph.Node, len(qs))
+	for i, q := range qs {
+		if useMean {
+			zs[i] = q.Mean
+		} else {
+			zs[i] = q.Sample(scope)
+		}
+	}
+	return zs
 }
 
 func (m *SeqVAE) priorCell(scope *model.Scope, g *graph.Graph) vae.LSTM {
@@ -98,19 +114,17 @@ func (m *SeqVAE) priorOut(scope *model.Scope, h *graph.Node) vae.Gaussian {
 	return vae.GaussianFromParams(vae.Dense(scope.At("prior"), h, 2*m.LatentDim, m.init()))
 }
 
-// prior is p(z_t | z_{<t}) at every step of z ([B, T, LatentDim]), and the
-// prior LSTM's state after reading all of z. The LSTM reads z_1 … z_T in one
-// pass; the prior of z_t comes from its state after z_{t−1} (the zero state
-// for z_1), so the states are shifted by one step.
-func (m *SeqVAE) prior(scope *model.Scope, z *graph.Node) (vae.Gaussian, vae.LSTMState) {
-	d := z.Shape().Dimensions
-	b, t := d[0], d[1]
-	states, last := m.priorCell(scope, z.Graph()).Sequence(z, vae.LSTMState{}, false)
-	shifted := graph.Concatenate([]*graph.Node{
-		graph.Zeros(z.Graph(), shapes.Make(dtypes.Float32, b, 1, m.State)),
-		graph.Slice(states, graph.AxisRange(), graph.AxisRange(0, t-1)),
-	}, 1)
-	p := m.priorOut(scope, mergeSteps(shifted))
+// prior is p(z_t | z_{<t}) at every step of zs (one [B, LatentDim] node per
+// step), [B, T, LatentDim], and the prior LSTM's state after reading all of
+// zs. The LSTM reads z_1 … z_T; the prior of z_t comes from its state after
+// z_{t−1}, the zero state for z_1.
+func (m *SeqVAE) prior(scope *model.Scope, zs []*graph.Node) (vae.Gaussian, vae.LSTMState) {
+	g := zs[0].Graph()
+	b, t := zs[0].Shape().Dimensions[0], len(zs)
+	cell := m.priorCell(scope, g)
+	hs, last := cell.Run(zs, vae.LSTMState{}, false)
+	shifted := append([]*graph.Node{cell.Zero(g, b).H}, hs[:t-1]...)
+	p := m.priorOut(scope, mergeSteps(stackSteps(shifted)))
 	return vae.Gaussian{Mean: graph.Reshape(p.Mean, b, t, -1), LogVar: graph.Reshape(p.LogVar, b, t, -1)}, last
 }
 
@@ -136,19 +150,29 @@ func (m *SeqVAE) decode(scope *model.Scope, z, f *graph.Node) *graph.Node {
 	return m.decodeFrames(scope, mergeSteps(graph.Concatenate([]*graph.Node{z, fs}, -1)))
 }
 
-// sampled is one draw of the latents and the terms of the ELBO per step.
-func (m *SeqVAE) sampled(scope *model.Scope, x *graph.Node) (recon, klZ, klF *graph.Node) {
+// sampled is one draw of the latents from the posterior for the batch x and
+// the terms of the ELBO: per step [B, T] (recon, kl_z) and kl_f [B]. With
+// k > 1 each sequence is drawn k times (repeatBatch order) and the log
+// importance weight is returned too.
+func (m *SeqVAE) sampled(scope *model.Scope, x *graph.Node, k int) (recon, klZ, klF, logW *graph.Node) {
 	fx := m.features(scope, x)
-	qf, qz := m.content(scope, fx), m.dynamics(scope, fx)
-	f, z := qf.Sample(scope), qz.Sample(scope)
-	pz, _ := m.prior(scope, z)
-	recon = graph.Neg(m.stepLogLik(x, m.decode(scope, z, f)))
-	return recon, vae.KLGaussians(qz, pz), vae.KLStdNormal(qf)
+	if k > 1 {
+		fx, x = repeatSteps(fx, k), repeatBatch(x, k)
+	}
+	qf, qzs := m.content(scope, fx), m.dynamics(scope, fx)
+	f, zs := qf.Sample(scope), draw(scope, qzs, false)
+	pz, _ := m.prior(scope, zs)
+	qz, z := stackGaussians(qzs), stackSteps(zs)
+	logLik := m.stepLogLik(x, m.decode(scope, z, f))
+	recon, klZ, klF = graph.Neg(logLik), vae.KLGaussians(qz, pz), vae.KLStdNormal(qf)
+	logW = graph.Add(graph.ReduceSum(logLik, 1), graph.Sub(vae.StdNormalLogDensity(f), qf.LogDensity(f)))
+	logW = graph.Add(logW, graph.ReduceSum(graph.Sub(pz.LogDensity(z), qz.LogDensity(z)), 1))
+	return recon, klZ, klF, logW
 }
 
 // Loss is the negative ELBO: recon + kl_f + kl_z.
 func (m *SeqVAE) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
-	recon, klZ, klF := m.sampled(scope, b.X)
+	recon, klZ, klF, _ := m.sampled(scope, b.X, 1)
 	recon, klZ = graph.ReduceSum(recon, 1), graph.ReduceSum(klZ, 1)
 	return vae.Loss{
 		Terms: []vae.Term{{Name: "recon", Value: recon, Weight: 1}, {Name: "kl_f", Value: klF, Weight: 1}, {Name: "kl_z", Value: klZ, Weight: 1}},
@@ -159,7 +183,7 @@ func (m *SeqVAE) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
 // StepNELBO is each step's recon + kl_z plus an equal share of kl_f, [B, T]
 // nats (see vae.StepScorer).
 func (m *SeqVAE) StepNELBO(scope *model.Scope, b vae.Batch) *graph.Node {
-	recon, klZ, klF := m.sampled(scope, b.X)
+	recon, klZ, klF, _ := m.sampled(scope, b.X, 1)
 	share := graph.InsertAxes(graph.MulScalar(klF, 1/float64(m.shape.Frames)), 1)
 	return graph.Add(graph.Add(recon, klZ), share)
 }
@@ -177,7 +201,7 @@ func (m *SeqVAE) Generate(scope *model.Scope, g *graph.Graph, n int, _ *graph.No
 func (m *SeqVAE) Continue(scope *model.Scope, b vae.Batch, steps int) *graph.Node {
 	fx := m.features(scope, b.X)
 	f := m.content(scope, fx).Sample(scope)
-	_, s := m.prior(scope, m.dynamics(scope, fx).Sample(scope))
+	_, s := m.prior(scope, draw(scope, m.dynamics(scope, fx), false))
 	z := m.sampleDynamics(scope, s, steps)
 	return m.asSequences(m.draw(scope, m.decode(scope, z, f)), b.Size(), steps)
 }
@@ -185,7 +209,8 @@ func (m *SeqVAE) Continue(scope *model.Scope, b vae.Batch, steps int) *graph.Nod
 // Encode returns [μ_f ; μ_{z_1} … μ_{z_T}], [B, ContentDim + Frames·LatentDim].
 func (m *SeqVAE) Encode(scope *model.Scope, b vae.Batch) *graph.Node {
 	fx := m.features(scope, b.X)
-	return graph.Concatenate([]*graph.Node{m.content(scope, fx).Mean, graph.Reshape(m.dynamics(scope, fx).Mean, b.Size(), -1)}, -1)
+	z := stackSteps(draw(scope, m.dynamics(scope, fx), true))
+	return graph.Concatenate([]*graph.Node{m.content(scope, fx).Mean, graph.Reshape(z, b.Size(), -1)}, -1)
 }
 
 // Decode decodes codes laid out as Encode returns them into sequences of
@@ -209,13 +234,6 @@ func (m *SeqVAE) Reconstruct(scope *model.Scope, b vae.Batch) *graph.Node {
 // log p(x_{1:T}), each sample a draw of f and z_{1:T} from the posterior,
 // weighted by p(x | z, f) p(f) Π_t p(z_t | z_{<t}) / q(f | x) Π_t q(z_t | x_t).
 func (m *SeqVAE) LogLikelihood(scope *model.Scope, b vae.Batch, k int) *graph.Node {
-	x := repeatBatch(b.X, k)
-	fx := repeatBatch(m.features(scope, b.X), k)
-	qf, qz := m.content(scope, fx), m.dynamics(scope, fx)
-	f, z := qf.Sample(scope), qz.Sample(scope)
-	pz, _ := m.prior(scope, z)
-	logW := graph.ReduceSum(m.stepLogLik(x, m.decode(scope, z, f)), 1)
-	logW = graph.Add(logW, graph.Sub(vae.StdNormalLogDensity(f), qf.LogDensity(f)))
-	logW = graph.Add(logW, graph.ReduceSum(graph.Sub(pz.LogDensity(z), qz.LogDensity(z)), 1))
+	_, _, _, logW := m.sampled(scope, b.X, k)
 	return vae.LogMeanExp(graph.Reshape(logW, k, b.Size()), 0)
 }

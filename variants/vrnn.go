@@ -64,18 +64,17 @@ func (m *VRNN) cell(scope *model.Scope, g *graph.Graph) vae.LSTM {
 	return vae.NewLSTM(scope.At("rnn"), g, 2*m.Features, m.State, m.init())
 }
 
-// filter runs the recurrence over the frames' features fx ([B, T, Features])
-// with each z_t drawn from the posterior, or set to its mean when useMean.
-func (m *VRNN) filter(scope *model.Scope, fx *graph.Node, useMean bool) vrnnPath {
-	g := fx.Graph()
-	d := fx.Shape().Dimensions
-	b, t := d[0], d[1]
+// filter runs the recurrence over the frames' features fx (one [B,
+// Features] node per step) with each z_t drawn from the posterior, or set to
+// its mean when useMean.
+func (m *VRNN) filter(scope *model.Scope, fx []*graph.Node, useMean bool) vrnnPath {
+	g := fx[0].Graph()
+	b, t := fx[0].Shape().Dimensions[0], len(fx)
 	cell := m.cell(scope, g)
 	s := cell.Zero(g, b)
 	hs, zs, fzs := make([]*graph.Node, t), make([]*graph.Node, t), make([]*graph.Node, t)
 	qs := make([]vae.Gaussian, t)
-	for i := range t {
-		x := atStep(fx, i)
+	for i, x := range fx {
 		q := vae.GaussianFromParams(vae.MLP(scope.At("encoder"), graph.Concatenate([]*graph.Node{x, s.H}, -1), m.Hidden, 2*m.LatentDim, m.init()))
 		z := q.Mean
 		if !useMean {
@@ -157,7 +156,7 @@ func (m *VRNN) rollout(scope *model.Scope, s vae.LSTMState, steps int) *graph.No
 		z := m.prior(scope, s.H).Sample(scope)
 		fz := m.phiZ(scope, z)
 		x := m.draw(scope, m.decodeFrames(scope, graph.Concatenate([]*graph.Node{fz, s.H}, -1)))
-		fx := atStep(m.features(scope, graph.InsertAxes(x, 1)), 0)
+		fx := m.features(scope, graph.InsertAxes(x, 1))[0]
 		s = cell.Step(graph.Concatenate([]*graph.Node{fx, fz}, -1), s)
 		frames[i] = x
 	}
@@ -185,7 +184,7 @@ func (m *VRNN) Encode(scope *model.Scope, b vae.Batch) *graph.Node {
 // its expectation is −NELBO.
 func (m *VRNN) LogLikelihood(scope *model.Scope, b vae.Batch, k int) *graph.Node {
 	x := repeatBatch(b.X, k)
-	p := m.filter(scope, repeatBatch(m.features(scope, b.X), k), false)
+	p := m.filter(scope, repeatSteps(m.features(scope, b.X), k), false)
 	prior := m.priorSteps(scope, p.hPrev)
 	logLik := graph.ReduceSum(m.stepLogLik(x, m.decode(scope, p)), 1)
 	logRatio := graph.ReduceSum(graph.Sub(prior.LogDensity(p.z), p.q.LogDensity(p.z)), 1)
