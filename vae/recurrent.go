@@ -101,7 +101,9 @@ func (l LSTM) stepFused(x *graph.Node, s LSTMState) LSTMState {
 	bias := graph.ReduceSum(graph.Reshape(l.biases, 2, 4*h), 0)
 	pre := graph.Add(graph.DotGeneral(x, []int{1}, nil, wx, []int{1}, nil), graph.DotGeneral(s.H, []int{1}, nil, wh, []int{1}, nil))
 	pre = graph.Reshape(graph.Add(pre, graph.InsertAxes(bias, 0)), b, 4, h)
-	gate := func(k int) *graph.Node { return graph.Reshape(graph.Slice(pre, graph.AxisRange(), graph.AxisElem(k)), b, h) }
+	gate := func(k int) *graph.Node {
+		return graph.Reshape(graph.Slice(pre, graph.AxisRange(), graph.AxisElem(k)), b, h)
+	}
 	i, o, f, c := graph.Logistic(gate(0)), graph.Logistic(gate(1)), graph.Logistic(gate(2)), graph.Tanh(gate(3))
 	cell := graph.Add(graph.Mul(f, s.C), graph.Mul(i, c))
 	return LSTMState{H: graph.Mul(o, graph.Tanh(cell)), C: cell}
