@@ -341,10 +341,11 @@ func (t *Trained) ShockDetection(n int) (auc float64, ok bool, err error) {
 
 // Forecast samples continuations of the first n test series from their
 // first three quarters and scores them (see EvaluateForecasts; the seasonal
-// baseline uses the data's known season when every series has one).
-func (t *Trained) Forecast(n, samples int) (ForecastErrors, error) {
-	fe, _, err := t.forecast(n, samples)
-	return fe, err
+// baseline uses the data's known season when every series has one). It also
+// returns each series' forecast, for plots.ForecastPlot or
+// plots.EncodeForecasts.
+func (t *Trained) Forecast(n, samples int) (ForecastErrors, []plots.Forecast, error) {
+	return t.forecast(n, samples)
 }
 
 // forecastReport is Forecast and a picture of the first four forecasts (PNG).
@@ -353,17 +354,21 @@ func (t *Trained) forecastReport(n, samples int) (ForecastErrors, []byte, error)
 	if err != nil {
 		return fe, nil, err
 	}
-	shown := f[:min(4, len(f))]
-	titles := make([]string, len(shown))
-	for i := range titles {
-		titles[i] = fmt.Sprintf("test series %d", i)
-	}
-	png, err := plots.EncodeForecasts(".png", shown, titles, 2, plots.CurveOptions{XLabel: "step", Width: 4.5, Height: 2.8,
-		Title: fmt.Sprintf("%s: median and 10–90 %% band of %d sampled continuations", t.Data.Name, samples)})
+	png, err := ForecastFigure(t.Data.Name, f[:min(4, len(f))], samples)
 	return fe, png, err
 }
 
-// forecast runs Forecast and returns the forecasts for drawing.
+// ForecastFigure draws forecasts of a data set's series, two per row, as PNG.
+func ForecastFigure(dataName string, fs []plots.Forecast, samples int) ([]byte, error) {
+	titles := make([]string, len(fs))
+	for i := range titles {
+		titles[i] = fmt.Sprintf("test series %d", i)
+	}
+	return plots.EncodeForecasts(".png", fs, titles, 2, plots.CurveOptions{XLabel: "step", Width: 4.5, Height: 2.8,
+		Title: fmt.Sprintf("%s: median and 10–90 %% band of %d sampled continuations", dataName, samples)})
+}
+
+// forecast is Forecast.
 func (t *Trained) forecast(n, samples int) (ForecastErrors, []plots.Forecast, error) {
 	sh := t.Data.Shape
 	if !sh.IsSequence() || sh.FrameSize() != 1 {

@@ -2,10 +2,13 @@ package experiments
 
 import (
 	"fmt"
+	"strconv"
 
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/vaexp/vaexp/experiments/data"
+	"github.com/vaexp/vaexp/experiments/eval"
+	"github.com/vaexp/vaexp/tracker"
 )
 
 // Content swaps through the generic capabilities: a family whose code per
@@ -61,6 +64,27 @@ type SwapReport struct {
 	ContentMoved, MotionKept float64
 	// A, B, Swapped and Targets are the first pairs' sequences, for showing.
 	A, B, Swapped, Targets [][]float32
+	// ContentDim is the length of the content part of the codes swapped.
+	ContentDim int
+}
+
+// SwapVersion names the definition of the swap figures, recorded with them.
+const SwapVersion = "content-swap/v1"
+
+// Evaluations are the report's figures as tracker rows (eval/swap_target,
+// eval/swap_with_b, eval/swap_with_a, eval/swap_content_moved,
+// eval/swap_motion_kept), each described by SwapVersion and its settings,
+// for tracker.DB.RecordEvaluations.
+func (r SwapReport) Evaluations() []tracker.Evaluation {
+	settings := map[string]string{"pairs": strconv.Itoa(r.Pairs), "content_dim": strconv.Itoa(r.ContentDim), "split": "test"}
+	var values []eval.Value
+	for _, v := range []struct {
+		name  string
+		value float64
+	}{{"swap_target", r.Target}, {"swap_with_b", r.WithB}, {"swap_with_a", r.WithA}, {"swap_content_moved", r.ContentMoved}, {"swap_motion_kept", r.MotionKept}} {
+		values = append(values, eval.Value{Name: v.name, Value: v.value, Version: SwapVersion, Settings: settings})
+	}
+	return EvaluationRows(values)
 }
 
 // MeasureSwaps swaps content between n pairs of test sequences of the run's
@@ -115,7 +139,7 @@ func (t *Trained) MeasureSwaps(n, contentDim, shown int) (SwapReport, error) {
 	if err != nil {
 		return SwapReport{}, err
 	}
-	rep := SwapReport{Pairs: a.Len()}
+	rep := SwapReport{Pairs: a.Len(), ContentDim: contentDim}
 	for k := range swapped {
 		target := moveDigit(mm, a.Images[k], truthOf(ia[k]), truthOf(ib[k]))
 		sw := toFloat64(swapped[k])
