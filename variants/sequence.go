@@ -51,25 +51,7 @@ func (b *SeqBase) validate(family string, d vae.Data) error {
 			return fmt.Errorf("%s=%d: must be >= 1", name, v)
 		}
 	}
-	for _, h := range b.Hidden {
-		if h < 1 {
-			return fmt.Errorf("hidden=%v: every width must be >= 1", b.Hidden)
-		}
-	}
-	switch b.Arch {
-	case "mlp":
-	case "conv":
-		if len(b.ConvWidths) != 2 || b.ConvWidths[0] < 1 || b.ConvWidths[1] < 1 {
-			return fmt.Errorf("conv_widths=%v: want two widths >= 1, e.g. 32,64", b.ConvWidths)
-		}
-		if sh := d.Shape; sh.Height%4 != 0 || sh.Width%4 != 0 {
-			return fmt.Errorf("arch=conv needs frames with height and width divisible by 4, the frames of %s are %d×%d: use arch=mlp", d.Name, sh.Height, sh.Width)
-		}
-	default:
-		return fmt.Errorf("arch=%q: must be mlp or conv", b.Arch)
-	}
-	_, err := vae.ParseInit(b.Init)
-	return err
+	return validateNets(b.Hidden, b.Arch, b.ConvWidths, b.Init, d)
 }
 
 // Training is every sequence family's: Adam(1e-3), one objective.
