@@ -230,10 +230,9 @@ func (t *Trained) Continue(ex Examples, prefix, steps, samples int) ([][][]float
 	cut := prefix * sh.FrameSize()
 	pre := vae.Shape{Frames: prefix, Height: sh.Height, Width: sh.Width, Channels: sh.Channels}
 	// Whole examples per batch, so one example's samples share a call.
-	saved := t.Spec.Eval.BatchSize
-	t.Spec.Eval.BatchSize = max(samples, saved/samples*samples)
-	defer func() { t.Spec.Eval.BatchSize = saved }()
-	rows, err := t.batched("continue", ex.Len()*samples, func(scope *model.Scope, x, y *graph.Node) *graph.Node {
+	tb := *t
+	tb.Spec.Eval.BatchSize = max(samples, t.Spec.Eval.BatchSize/samples*samples)
+	rows, err := tb.batched("continue", ex.Len()*samples, func(scope *model.Scope, x, y *graph.Node) *graph.Node {
 		return cont.Continue(scope, vae.Batch{X: x, Labels: y}, steps)
 	}, func(idx []int) []any {
 		x := make([]float32, 0, len(idx)*cut)

@@ -22,7 +22,7 @@ import (
 type SeqBase struct {
 	LatentDim  int    `param:"latent_dim" range:">= 1" help:"dimension of each step's latent z_t"`
 	State      int    `param:"state" range:">= 1" help:"units of the LSTM state"`
-	Features   int    `param:"features" range:">= 1" help:"width of the feature extractors φx (per frame) and φz (per latent)"`
+	Features   int    `param:"features" range:">= 1" help:"width of the feature extractors φx (per frame) and, in vrnn, φz (per latent)"`
 	Hidden     []int  `param:"hidden" range:"widths >= 1" help:"hidden widths of the MLPs (φx with arch=mlp, posterior, prior, frame decoder)"`
 	Arch       string `param:"arch" range:"mlp|conv" help:"frame networks: mlp, or conv (φx: two 3×3 stride-2 convolutions + Dense; decoder: Dense + two nearest-upsample 3×3 convolutions; needs frames with height and width divisible by 4)"`
 	ConvWidths []int  `param:"conv_widths" range:"two widths >= 1" help:"channels of the conv architecture's two stages (full/2 and full/4 resolution)"`
@@ -41,7 +41,7 @@ const sequenceDataSets = "moving-mnist-1, moving-mnist, seq-mnist, sines or regi
 // validate checks the shared hyperparameters for the data d.
 func (b *SeqBase) validate(family string, d vae.Data) error {
 	if !d.Shape.IsSequence() {
-		return fmt.Errorf("data %s holds single images (%s); %s models sequences: use a sequence data set (%s)", d.Name, d.Shape, family, sequenceDataSets)
+		return fmt.Errorf("data %s holds single images (%s); %s models sequences: choose a sequence data set (--data %s)", d.Name, d.Shape, family, sequenceDataSets)
 	}
 	if d.Shape.Size() < 1 {
 		return fmt.Errorf("data %s has examples of shape %s, with no values", d.Name, d.Shape)
