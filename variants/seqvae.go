@@ -51,7 +51,7 @@ type SeqVAEConfig struct {
 
 func defaultSeqVAEConfig() *SeqVAEConfig {
 	b := defaultSeqBase()
-	b.LatentDim = 4
+	b.LatentDim = 2
 	return &SeqVAEConfig{SeqBase: b, ContentDim: 32}
 }
 
