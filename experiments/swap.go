@@ -21,25 +21,36 @@ import (
 // as b[i] moves, for a family whose Encode lays codes out as [content ;
 // dynamics] and which decodes such codes (seq-vae).
 func (t *Trained) SwapContent(a, b Examples, contentDim int) ([][]float32, error) {
+	swapped, _, err := t.swapContent(a, b, contentDim)
+	return swapped, err
+}
+
+// swapContent is SwapContent, also returning b decoded from its own codes.
+func (t *Trained) swapContent(a, b Examples, contentDim int) (swapped, ownB [][]float32, err error) {
 	if a.Len() != b.Len() {
-		return nil, fmt.Errorf("swap content: %d sequences to take content from, %d to take motion from; pair them one to one", a.Len(), b.Len())
+		return nil, nil, fmt.Errorf("swap content: %d sequences to take content from, %d to take motion from; pair them one to one", a.Len(), b.Len())
 	}
 	ca, err := t.Encode(a)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cb, err := t.Encode(b)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	codes := make([][]float32, len(ca))
-	for i := range codes {
+	codes := make([][]float32, 0, 2*len(ca))
+	for i := range ca {
 		if contentDim < 1 || contentDim >= len(ca[i]) {
-			return nil, fmt.Errorf("swap content: content_dim %d of codes of %d values: want 1..%d", contentDim, len(ca[i]), len(ca[i])-1)
+			return nil, nil, fmt.Errorf("swap content: content_dim %d of codes of %d values: want 1..%d", contentDim, len(ca[i]), len(ca[i])-1)
 		}
-		codes[i] = append(append([]float32(nil), ca[i][:contentDim]...), cb[i][contentDim:]...)
+		codes = append(codes, append(append([]float32(nil), ca[i][:contentDim]...), cb[i][contentDim:]...))
 	}
-	return t.Decode(codes, nil)
+	codes = append(codes, cb...)
+	decoded, err := t.Decode(codes, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return decoded[:len(ca)], decoded[len(ca):], nil
 }
 
 // SwapReport measures content swaps on a one-digit Moving MNIST test set,
@@ -62,6 +73,13 @@ type SwapReport struct {
 	// ContentMoved is the fraction of pairs whose swap is closer to the
 	// target than to B, MotionKept the fraction closer to the target than to A.
 	ContentMoved, MotionKept float64
+	// Transfer is the correlation of what the swap changed with what it
+	// should change: of swap − B′ (B′ is B decoded from its own code) with
+	// target − B, averaged over pairs. Position dominates the correlations
+	// above, so that a swap that changed nothing is still close to the
+	// target; Transfer is 0 then, and 1 for a swap that redraws B with A's
+	// digit exactly.
+	Transfer float64
 	// A, B, Swapped and Targets are the first pairs' sequences, for showing.
 	A, B, Swapped, Targets [][]float32
 	// ContentDim is the length of the content part of the codes swapped.
@@ -73,7 +91,7 @@ const SwapVersion = "content-swap/v1"
 
 // Evaluations are the report's figures as tracker rows (eval/swap_target,
 // eval/swap_with_b, eval/swap_with_a, eval/swap_content_moved,
-// eval/swap_motion_kept), each described by SwapVersion and its settings,
+// eval/swap_motion_kept, eval/swap_transfer), each described by SwapVersion and its settings,
 // for tracker.DB.RecordEvaluations.
 func (r SwapReport) Evaluations() []tracker.Evaluation {
 	settings := map[string]string{"pairs": strconv.Itoa(r.Pairs), "content_dim": strconv.Itoa(r.ContentDim), "split": "test"}
@@ -81,7 +99,8 @@ func (r SwapReport) Evaluations() []tracker.Evaluation {
 	for _, v := range []struct {
 		name  string
 		value float64
-	}{{"swap_target", r.Target}, {"swap_with_b", r.WithB}, {"swap_with_a", r.WithA}, {"swap_content_moved", r.ContentMoved}, {"swap_motion_kept", r.MotionKept}} {
+	}{{"swap_target", r.Target}, {"swap_with_b", r.WithB}, {"swap_with_a", r.WithA}, {"swap_content_moved", r.ContentMoved},
+		{"swap_motion_kept", r.MotionKept}, {"swap_transfer", r.Transfer}} {
 		values = append(values, eval.Value{Name: v.name, Value: v.value, Version: SwapVersion, Settings: settings})
 	}
 	return EvaluationRows(values)
@@ -135,7 +154,7 @@ func (t *Trained) MeasureSwaps(n, contentDim, shown int) (SwapReport, error) {
 	for k := range ia {
 		a.Labels[k], b.Labels[k] = ex.Labels[ia[k]], ex.Labels[ib[k]]
 	}
-	swapped, err := t.SwapContent(a, b, contentDim)
+	swapped, ownB, err := t.swapContent(a, b, contentDim)
 	if err != nil {
 		return SwapReport{}, err
 	}
@@ -147,6 +166,7 @@ func (t *Trained) MeasureSwaps(n, contentDim, shown int) (SwapReport, error) {
 		rep.Target += cT
 		rep.WithB += cB
 		rep.WithA += cA
+		rep.Transfer += stat.Correlation(diff(sw, toFloat64(ownB[k])), diff(toFloat64(target), toFloat64(b.Images[k])), nil)
 		if cT > cB {
 			rep.ContentMoved++
 		}
@@ -160,7 +180,7 @@ func (t *Trained) MeasureSwaps(n, contentDim, shown int) (SwapReport, error) {
 	}
 	p := float64(rep.Pairs)
 	rep.Target, rep.WithB, rep.WithA = rep.Target/p, rep.WithB/p, rep.WithA/p
-	rep.ContentMoved, rep.MotionKept = rep.ContentMoved/p, rep.MotionKept/p
+	rep.ContentMoved, rep.MotionKept, rep.Transfer = rep.ContentMoved/p, rep.MotionKept/p, rep.Transfer/p
 	return rep, nil
 }
 
@@ -189,6 +209,15 @@ func toFloat64(x []float32) []float64 {
 	out := make([]float64, len(x))
 	for i, v := range x {
 		out[i] = float64(v)
+	}
+	return out
+}
+
+// diff is a − b.
+func diff(a, b []float64) []float64 {
+	out := make([]float64, len(a))
+	for i := range a {
+		out[i] = a[i] - b[i]
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package variants
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -46,13 +47,14 @@ var seqVAEFamily = Family{
 // sequence another's content is copying the first content_dim values.
 type SeqVAEConfig struct {
 	SeqBase
-	ContentDim int `param:"content_dim" range:">= 1" help:"dimension of the global content latent f"`
+	ContentDim int     `param:"content_dim" range:">= 1" help:"dimension of the global content latent f"`
+	BetaZ      float64 `param:"beta_z" range:">= 0" help:"weight of kl_z in the loss (1: the ELBO); above 1 presses content out of the per-frame latents into f"`
 }
 
 func defaultSeqVAEConfig() *SeqVAEConfig {
 	b := defaultSeqBase()
 	b.LatentDim = 2
-	return &SeqVAEConfig{SeqBase: b, ContentDim: 32}
+	return &SeqVAEConfig{SeqBase: b, ContentDim: 32, BetaZ: 1}
 }
 
 // Validate checks the hyperparameters for the data set d (a sequence data set).
@@ -60,18 +62,22 @@ func (c *SeqVAEConfig) Validate(d vae.Data) error {
 	if c.ContentDim < 1 {
 		return fmt.Errorf("content_dim=%d: must be >= 1", c.ContentDim)
 	}
+	if !(c.BetaZ >= 0) || math.IsInf(c.BetaZ, 0) {
+		return fmt.Errorf("beta_z=%g: must be >= 0 and finite (1: the ELBO)", c.BetaZ)
+	}
 	return c.validate("seq-vae", d)
 }
 
 // Build constructs the model.
 func (c *SeqVAEConfig) Build(d vae.Data) vae.Model {
-	return &SeqVAE{frameNets: newFrameNets(c.SeqBase, d), contentDim: c.ContentDim}
+	return &SeqVAE{frameNets: newFrameNets(c.SeqBase, d), contentDim: c.ContentDim, betaZ: c.BetaZ}
 }
 
 // SeqVAE is the disentangled sequential VAE.
 type SeqVAE struct {
 	frameNets
 	contentDim int
+	betaZ      float64
 }
 
 // content is q(f | x_{1:T}) from the frames' features fx (one [B,
@@ -170,12 +176,12 @@ func (m *SeqVAE) sampled(scope *model.Scope, x *graph.Node, k int) (recon, klZ, 
 	return recon, klZ, klF, logW
 }
 
-// Loss is the negative ELBO: recon + kl_f + kl_z.
+// Loss is recon + kl_f + beta_z·kl_z; the NELBO is recon + kl_f + kl_z.
 func (m *SeqVAE) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
 	recon, klZ, klF, _ := m.sampled(scope, b.X, 1)
 	recon, klZ = graph.ReduceSum(recon, 1), graph.ReduceSum(klZ, 1)
 	return vae.Loss{
-		Terms: []vae.Term{{Name: "recon", Value: recon, Weight: 1}, {Name: "kl_f", Value: klF, Weight: 1}, {Name: "kl_z", Value: klZ, Weight: 1}},
+		Terms: []vae.Term{{Name: "recon", Value: recon, Weight: 1}, {Name: "kl_f", Value: klF, Weight: 1}, {Name: "kl_z", Value: klZ, Weight: m.betaZ}},
 		NELBO: graph.Add(recon, graph.Add(klF, klZ)),
 	}
 }
