@@ -43,8 +43,8 @@ type ForecastErrors struct {
 // EvaluateForecasts scores forecasts of series (each of T values) made
 // from their first prefix values: samples[i] holds the sampled
 // continuations of series i, each len(series[i]) − prefix values. season > 0
-// is the seasonal baseline's known period; 0 chooses one per series on the
-// prefix.
+// is the seasonal baseline's known period; 0 (or a season longer than the
+// prefix) chooses one per series on the prefix.
 func EvaluateForecasts(series [][]float32, prefix int, samples [][][]float32, season int) (ForecastErrors, error) {
 	if len(series) == 0 || len(samples) != len(series) {
 		return ForecastErrors{}, fmt.Errorf("forecast: %d series with %d sets of samples: need one set per series, at least one", len(series), len(samples))
@@ -65,7 +65,7 @@ func EvaluateForecasts(series [][]float32, prefix int, samples [][][]float32, se
 			return ForecastErrors{}, fmt.Errorf("forecast: series %d has no sampled continuations", i)
 		}
 		p := season
-		if p <= 0 {
+		if p <= 0 || p > prefix {
 			p = bestSeason(x[:prefix])
 		}
 		for k := range horizon {
