@@ -21,65 +21,114 @@ import (
 // benchmark results, beside go test's "cpu:" line.
 func TestMain(m *testing.M) { os.Exit(simd.TestMain(m)) }
 
+// dataSet is a benchmark's training batches.
+type dataSet struct {
+	name  string
+	batch int
+	set   *exampleSet
+}
+
 // BenchmarkTrainStep times one training step (forward, backward, Adam) of
-// every registered family at batch 128 on real MNIST, per architecture it
-// declares (BenchmarkTrainStep/vae/conv; BenchmarkTrainStep/dcgan for a
-// family with one fixed architecture):
+// every registered family, per architecture it declares, on each real data
+// set it accepts of: batch 128 of MNIST (the image families, named
+// family/arch, or family alone for one fixed architecture as dcgan's);
+// batch 32 of the 1-digit Moving MNIST (10 frames of 32×32) and of regimes
+// (128 steps of one value) with arch=mlp, and of Moving MNIST (20 frames of
+// 64×64, 2 digits) with arch=conv (the sequence families, named
+// family/arch/data):
 //
 //	go test -run xxx -bench 'TrainStep' ./experiments/
+//	go test -run xxx -bench 'TrainStep/vrnn' ./experiments/
 //
 // The first (compiling) step runs before the timer starts.
 func BenchmarkTrainStep(b *testing.B) {
-	im, err := data.LoadMNIST("", "train")
-	if err != nil {
-		b.Fatal(err)
+	loaded := map[string]*dataSet{}
+	load := func(name string, batch int) *dataSet {
+		if d, ok := loaded[name]; ok {
+			return d
+		}
+		ds, err := data.Get(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		splits, err := ds.Load(data.LoadOptions{Seed: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		d := &dataSet{name: name, batch: batch, set: &exampleSet{split: data.Head(splits.Train, batch*8), binarize: "none", seed: 1, shape: ds.Describe().Shape}}
+		loaded[name] = d
+		return d
 	}
-	desc := data.MNIST{}.Describe()
-	set := &exampleSet{split: data.Head(im, 128*8), binarize: "none", seed: 1, shape: desc.Shape}
+	// Data sets per architecture: a family is benchmarked on each it accepts.
+	candidates := map[string][]struct {
+		name  string
+		batch int
+	}{
+		"mlp":  {{"mnist", 128}, {"moving-mnist-1", 32}, {"regimes", 32}},
+		"conv": {{"mnist", 128}, {"moving-mnist", 32}},
+	}
 	for _, f := range variants.All() {
-		family := f.Name
 		archs := f.Architectures()
 		if archs == nil {
-			archs = []string{""} // one fixed architecture: BenchmarkTrainStep/<family>
+			archs = []string{""} // one fixed architecture, benchmarked on MNIST
 		}
 		for _, arch := range archs {
-			spec := DefaultSpec()
-			spec.Family = family
-			name := family
-			if arch != "" {
-				spec.Params = map[string]any{"arch": arch}
-				name += "/" + arch
+			sets := candidates[arch]
+			if arch == "" {
+				sets = candidates["mlp"][:1]
 			}
-			cfg, err := spec.Validate()
-			if err != nil {
-				b.Fatalf("%s: %v", name, err)
+			for _, c := range sets {
+				spec := DefaultSpec()
+				spec.Family = f.Name
+				name := f.Name
+				if arch != "" {
+					spec.Params = map[string]any{"arch": arch}
+					name += "/" + arch
+				}
+				spec.Data.Name = c.name
+				spec.Train.BatchSize = c.batch
+				cfg, err := spec.Validate()
+				if err != nil {
+					continue // the family takes other data
+				}
+				if c.name != "mnist" {
+					name += "/" + c.name
+				}
+				benchTrainStep(b, name, spec, cfg, func() *dataSet { return load(c.name, c.batch) })
 			}
-			b.Run(name, func(b *testing.B) {
-				store := model.NewStore()
-				_ = store.SetRNGStateFromSeed(1)
-				steps := newStepper(gobackend.GetBackend(), store, cfg.Build(spec.DataInfo(desc)), family, spec.Training(cfg))
-				sched, _ := newSchedule(set.len(), 128, 1)
-				step := func(i int) {
-					idx, _ := sched.indices(i)
-					metrics, err := steps.trainStep(i, set.batch(idx, "b", i))
-					if err != nil {
-						b.Fatal(err)
-					}
-					for _, m := range metrics {
-						_ = m.FinalizeAll()
-					}
-				}
-				step(0)
-				b.ResetTimer()
-				cpu0 := cpuTime()
-				for i := 0; i < b.N; i++ {
-					step(i + 1)
-				}
-				// CPU time is steadier than wall time on a shared machine.
-				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
-			})
 		}
 	}
+}
+
+// benchTrainStep times training steps of spec's family on the first 8
+// batches of the data set load returns (loaded only if the benchmark runs).
+func benchTrainStep(b *testing.B, name string, spec Spec, cfg variants.Config, load func() *dataSet) {
+	b.Run(name, func(b *testing.B) {
+		d := load()
+		desc, _ := spec.Dataset()
+		store := model.NewStore()
+		_ = store.SetRNGStateFromSeed(1)
+		steps := newStepper(gobackend.GetBackend(), store, cfg.Build(spec.DataInfo(desc)), spec.Family, spec.Training(cfg))
+		sched, _ := newSchedule(d.set.len(), d.batch, 1)
+		step := func(i int) {
+			idx, _ := sched.indices(i)
+			metrics, err := steps.trainStep(i, d.set.batch(idx, "b", i))
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, m := range metrics {
+				_ = m.FinalizeAll()
+			}
+		}
+		step(0)
+		b.ResetTimer()
+		cpu0 := cpuTime()
+		for i := 0; i < b.N; i++ {
+			step(i + 1)
+		}
+		// CPU time is steadier than wall time on a shared machine.
+		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	})
 }
 
 // BenchmarkEpoch times one full epoch of the reference VAE on the 60k MNIST

@@ -75,8 +75,9 @@ func (e *evaluator) logLikelihood(set *exampleSet, k, batchSize int, stream stri
 		return 0, true, err
 	}
 	defer exec.Finalize()
-	// Keep k·batch decodes per call near 20k so memory stays bounded for large k.
-	bs := max(1, min(batchSize, 20000/k))
+	// Keep k·batch decoded images (frames, for sequences) per call near 20k
+	// so memory stays bounded for large k.
+	bs := max(1, min(batchSize, 20000/(k*max(1, set.shape.Frames))))
 	sums, count, err := e.sumOver(exec, set, bs, stream)
 	if err != nil {
 		return 0, true, err

@@ -12,7 +12,8 @@ import (
 )
 
 // The end of a run: test terms, the likelihood estimate, sample and
-// reconstruction grids.
+// reconstruction grids (strips and GIFs for sequences), and for sequences
+// continuations, forecasts and per-step scores (sequences.go).
 
 // finalEval evaluates on the test set and records sample and reconstruction grids.
 func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res *Result) error {
@@ -88,9 +89,12 @@ func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res
 		if err != nil {
 			return fmt.Errorf("reconstruct: %w", err)
 		}
-		if err := r.saveGrid("reconstructions.png", step, originals, recons); err != nil {
+		if err := r.saveReconstructions(step, originals, recons); err != nil {
 			return err
 		}
+	}
+	if err := r.sequenceEval(store, m, step, res); err != nil {
+		return err
 	}
 	return r.rec.Flush()
 }

@@ -3,6 +3,7 @@ package experiments
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/ml/model"
@@ -92,4 +93,25 @@ func (t *Trained) SampleGrid(n, cols int) ([]byte, error) {
 		return nil, err
 	}
 	return plots.EncodePNG(img)
+}
+
+// DrawSamples draws n samples in the format of the file extension format,
+// the way the run's data is looked at: a PNG grid with cols columns for
+// images; for sequences what RenderExamples draws (a frame strip as .png, an
+// animated GIF as .gif; series as panels).
+func (t *Trained) DrawSamples(n, cols int, format string) ([]byte, error) {
+	if !t.Data.Shape.IsSequence() {
+		if ext := strings.ToLower(filepath.Ext(format)); ext != ".png" {
+			return nil, fmt.Errorf("%s samples are images, drawn as .png, not %q: change the file extension", t.Data.Name, ext)
+		}
+		return t.SampleGrid(n, cols)
+	}
+	if err := checkFormat(t.Data, strings.ToLower(filepath.Ext(format))); err != nil {
+		return nil, err
+	}
+	seqs, err := t.Generate(n)
+	if err != nil {
+		return nil, err
+	}
+	return RenderExamples(t.Data, seqs, format)
 }

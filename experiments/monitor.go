@@ -63,14 +63,14 @@ func generateFixed(backend compute.Backend, store *model.Store, m vae.Model, n, 
 // below CollapseDiversity.
 func (r *runner) samples(store *model.Store, m vae.Model, step int64) error {
 	n := r.spec.Eval.Samples
-	if n <= 0 || r.desc.Shape.IsSequence() {
+	if n <= 0 {
 		return nil
 	}
 	imgs, err := generateFixed(r.backend, store, m, n, r.desc.Classes, r.fixedNoiseSeed())
 	if err != nil {
 		return fmt.Errorf("generate samples: %w", err)
 	}
-	if err := r.saveGrid("samples.png", step, imgs, nil); err != nil {
+	if err := r.saveSamples(step, imgs); err != nil {
 		return err
 	}
 	if n < 2 {

@@ -201,11 +201,19 @@ func EncodePanels(format string, panels []Panel, cols int, opt CurveOptions) ([]
 		grid[i/cols][i%cols] = p
 	}
 
+	return encodeGrid(ext, format, grid, pw, ph, opt.Title, opt.Notes)
+}
+
+// encodeGrid draws a grid of plots (nil: an empty cell), each pw × ph
+// inches, under an optional figure title and notes, and encodes it in the
+// format ext.
+func encodeGrid(ext, format string, grid [][]*plot.Plot, pw, ph float64, title string, notes []string) ([]byte, error) {
+	rows, cols := len(grid), len(grid[0])
 	band := 0.0
-	if opt.Title != "" {
+	if title != "" {
 		band = titleBand
 	}
-	notes := noteLines(opt.Notes, float64(cols)*pw)
+	notes = noteLines(notes, float64(cols)*pw)
 	noteBand := float64(len(notes)) * noteLine
 	if len(notes) > 0 {
 		noteBand += noteLine / 2 // a margin above the panels
@@ -213,14 +221,14 @@ func EncodePanels(format string, panels []Panel, cols int, opt CurveOptions) ([]
 	W := vg.Length(float64(cols)*pw) * vg.Inch
 	H := vg.Length(float64(rows)*ph+band+noteBand) * vg.Inch
 	c := newCanvas(ext, W, H)
-	err = render(format, func() {
+	err := render(format, func() {
 		dc := draw.New(c)
 		dc.SetColor(color.White)
 		dc.Fill(dc.Rectangle.Path())
-		if opt.Title != "" {
+		if title != "" {
 			sty := text.Style{Color: color.Black, Font: sans(14), XAlign: draw.XCenter, YAlign: draw.YCenter, Handler: plot.DefaultTextHandler}
 			band := vg.Length(band) * vg.Inch
-			dc.FillText(sty, vg.Point{X: dc.Center().X, Y: dc.Max.Y - band/2}, opt.Title)
+			dc.FillText(sty, vg.Point{X: dc.Center().X, Y: dc.Max.Y - band/2}, title)
 			dc.Max.Y -= band
 		}
 		sty := text.Style{Color: color.Black, Font: sans(noteSize), XAlign: draw.XCenter, YAlign: draw.YCenter, Handler: plot.DefaultTextHandler}

@@ -11,7 +11,12 @@
 // reparameterization trick ([Gaussian]), likelihoods ([BernoulliLogLik],
 // [GaussianLogLik]), analytic KL divergences ([KLStdNormal], [KLGaussians]),
 // the importance-weighted bound ([LogMeanExp]) and small layer builders ([Dense],
-// [MLP]) whose initialization is a documented choice ([Init]).
+// [MLP], convolutions, an [LSTM] cell) whose initialization is a documented
+// choice ([Init]).
+//
+// Sequences fit the same contract: a batch has a time axis ([Shape.Frames]),
+// and sequence families offer [Continuer] (sample the continuation of a
+// prefix) and [StepScorer] (the negative ELBO of each step).
 //
 // The package knows nothing of the tracker, the CLI or files.
 package vae

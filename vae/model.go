@@ -134,9 +134,10 @@ func (l Loss) Term(name string) *Term {
 // Model is the contract every vaexp generative model implements: a loss of
 // named terms and a way to draw new examples. Everything else a family may
 // offer (encoding, reconstruction, decoding given codes, a likelihood
-// estimate) is an optional capability — [Encoder], [Reconstructor],
-// [Decoder], [LikelihoodEstimator] — asked for with a type assertion, so a
-// GAN or a sequence model fits the same contract as a VAE.
+// estimate; for sequences, continuing a prefix and per-step scores) is an
+// optional capability — [Encoder], [Reconstructor], [Decoder],
+// [LikelihoodEstimator], [Continuer], [StepScorer] — asked for with a type
+// assertion, so a GAN or a sequence model fits the same contract as a VAE.
 //
 // All methods build graph nodes under the given scope (the model's own scope,
 // shared by every method so that they see the same variables) and panic on
@@ -153,6 +154,9 @@ type Model interface {
 
 // Encoder is implemented by families with an inference network: Encode
 // returns each example's code, [B, LatentDim] (the posterior mean for VAEs).
+// A sequence family's code is one flat vector per sequence (seq-vae: its
+// content code followed by one code per frame), so that a [Decoder] decodes
+// any mix of two sequences' codes.
 type Encoder interface {
 	Encode(scope *model.Scope, b Batch) *graph.Node
 }
@@ -177,9 +181,30 @@ type LikelihoodEstimator interface {
 }
 
 // Decoder is implemented by families that decode given codes: pixel means of
-// p(x | z) for codes z ([n, LatentDim], e.g. points between two encoded
-// examples), with labels ([n] int32) for conditional families (others ignore
+// p(x | z), shaped like n examples, for codes z ([n, LatentDim] as Encode
+// returns them, e.g. points between two encoded examples), with labels ([n] int32) for conditional families (others ignore
 // them, and they may be nil).
 type Decoder interface {
 	Decode(scope *model.Scope, z, labels *graph.Node) *graph.Node
+}
+
+// Continuer is implemented by sequence families that continue a given
+// beginning: Continue reads b.X as each sequence's first frames ([B, t₀, H,
+// W, C], t₀ ≥ 1), infers the state they leave the model in, and samples the
+// next steps frames from the model, [B, steps, H, W, C]. Each call draws new
+// samples, so repeating a prefix gives a forecast distribution. Like
+// Generate, it returns pixel means for intensity data (the means are also
+// what the model reads back as its next input) and draws of x for Real
+// data, observation noise included.
+type Continuer interface {
+	Continue(scope *model.Scope, b Batch, steps int) *graph.Node
+}
+
+// StepScorer is implemented by sequence families whose negative ELBO is a
+// sum over time steps: StepNELBO returns each step's share, [B, Frames] in
+// nats (reconstruction of x_t plus the KL of step t's latent, one posterior
+// sample), whose sum over steps is the sequence's NELBO. A step the model did
+// not expect scores high: the per-step anomaly score.
+type StepScorer interface {
+	StepNELBO(scope *model.Scope, b Batch) *graph.Node
 }

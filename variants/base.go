@@ -30,24 +30,7 @@ func (b *Base) Validate(d vae.Data) error {
 	if b.LatentDim < 1 {
 		return fmt.Errorf("latent_dim=%d: must be >= 1", b.LatentDim)
 	}
-	for _, h := range b.Hidden {
-		if h < 1 {
-			return fmt.Errorf("hidden=%v: every width must be >= 1", b.Hidden)
-		}
-	}
-	switch b.Arch {
-	case "mlp":
-	case "conv":
-		if len(b.ConvWidths) != 2 || b.ConvWidths[0] < 1 || b.ConvWidths[1] < 1 {
-			return fmt.Errorf("conv_widths=%v: want two widths >= 1, e.g. 32,64", b.ConvWidths)
-		}
-		if sh := d.Shape; sh.Height%4 != 0 || sh.Width%4 != 0 {
-			return fmt.Errorf("arch=conv needs image height and width divisible by 4, the data %s is %dx%d: use arch=mlp", d.Name, sh.Height, sh.Width)
-		}
-	default:
-		return fmt.Errorf("arch=%q: must be mlp or conv", b.Arch)
-	}
-	if _, err := vae.ParseInit(b.Init); err != nil {
+	if err := validateNets(b.Hidden, b.Arch, b.ConvWidths, b.Init, d); err != nil {
 		return err
 	}
 	if b.Likelihood != "bernoulli" && b.Likelihood != "gaussian" {
@@ -60,6 +43,31 @@ func (b *Base) Validate(d vae.Data) error {
 		return fmt.Errorf("data %s holds sequences (%s); this family models single images: use a sequence family such as vrnn, or an image data set", d.Name, d.Shape)
 	}
 	return nil
+}
+
+// validateNets checks the network hyperparameters every family shares: MLP
+// widths, the architecture (conv needs images, or frames, whose height and
+// width are divisible by 4) and the initialization.
+func validateNets(hidden []int, arch string, convWidths []int, init string, d vae.Data) error {
+	for _, h := range hidden {
+		if h < 1 {
+			return fmt.Errorf("hidden=%v: every width must be >= 1", hidden)
+		}
+	}
+	switch arch {
+	case "mlp":
+	case "conv":
+		if len(convWidths) != 2 || convWidths[0] < 1 || convWidths[1] < 1 {
+			return fmt.Errorf("conv_widths=%v: want two widths >= 1, e.g. 32,64", convWidths)
+		}
+		if sh := d.Shape; sh.Height%4 != 0 || sh.Width%4 != 0 {
+			return fmt.Errorf("arch=conv needs image height and width divisible by 4, the data %s is %dx%d: use arch=mlp", d.Name, sh.Height, sh.Width)
+		}
+	default:
+		return fmt.Errorf("arch=%q: must be mlp or conv", arch)
+	}
+	_, err := vae.ParseInit(init)
+	return err
 }
 
 // Training is every VAE family's: Adam(1e-3), all objectives each step.

@@ -126,9 +126,44 @@ func requireSame(t *testing.T, what string, got, want float64) {
 	}
 }
 
+// familyBatch returns the first n training examples of the data set family
+// accepts with params — MNIST if it takes images, else the 1-digit Moving
+// MNIST — and what the family learns of that data set.
+func familyBatch(t *testing.T, family string, params map[string]any, n int) (vae.Data, *tensors.Tensor, *tensors.Tensor) {
+	t.Helper()
+	if _, err := variants.NewConfig(family, params, mnistData); err == nil {
+		x, y := mnistBatch(t, n)
+		return mnistData, x, y
+	}
+	return dataBatch(t, "moving-mnist-1", n)
+}
+
+// dataBatch returns the first n training examples of the named data set
+// (generated from data seed 1) and what a family learns of it.
+func dataBatch(t *testing.T, name string, n int) (vae.Data, *tensors.Tensor, *tensors.Tensor) {
+	t.Helper()
+	ds, err := data.Get(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := ds.Describe()
+	splits, err := ds.Load(data.LoadOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	x := make([]float32, n*desc.Shape.Size())
+	y := make([]int32, n)
+	splits.Train.Fill(x, y, idx)
+	return desc.Model(desc.Train), tensors.FromFlatDataAndDimensions(x, desc.Shape.BatchDims(n)...), tensors.FromFlatDataAndDimensions(y, n)
+}
+
 // lossOnBatch builds family with params on a fresh store seeded with seed and
 // returns the batch means of its terms (plus "total" and, when defined,
-// "nelbo") on the first n MNIST images.
+// "nelbo") on the first n examples of the data it accepts (familyBatch).
 func lossOnBatch(t *testing.T, family string, params map[string]any, seed int64, n int) map[string]float64 {
 	t.Helper()
 	return termsOnBatch(t, family, params, seed, n, false)
@@ -143,7 +178,8 @@ func trainingLossOnBatch(t *testing.T, family string, params map[string]any, see
 
 func termsOnBatch(t *testing.T, family string, params map[string]any, seed int64, n int, training bool) map[string]float64 {
 	t.Helper()
-	m, _, err := variants.New(family, params, mnistData)
+	d, x, y := familyBatch(t, family, params, n)
+	m, _, err := variants.New(family, params, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +187,6 @@ func termsOnBatch(t *testing.T, family string, params map[string]any, seed int64
 	if err := store.SetRNGStateFromSeed(seed); err != nil {
 		t.Fatal(err)
 	}
-	x, y := mnistBatch(t, n)
 	var names []string
 	outs, err := model.CallOnceN(gobackend.GetBackend(), store, func(scope *model.Scope, x, y *graph.Node) []*graph.Node {
 		scope.SetTraining(x.Graph(), training)
@@ -184,13 +219,24 @@ func termsOnBatch(t *testing.T, family string, params map[string]any, seed int64
 }
 
 // requireOutputs builds family with params on a fresh store and checks the
-// model's outputs on n MNIST images, asking for each capability the family
-// offers: Generate (labels 0..9 cycling) returns [n, 28, 28, 1] pixel means
-// in [0, 1]; a Reconstructor returns pixel means shaped like the batch; an
-// Encoder returns [n, latent_dim] finite codes.
+// model's outputs on n examples of the data it accepts (familyBatch), asking
+// for each capability the family offers: Generate (labels 0..9 cycling)
+// returns n examples ([n, 28, 28, 1] for MNIST) of pixel means in [0, 1]; a
+// Reconstructor returns pixel means shaped like the batch; an Encoder returns
+// [n, latent_dim] finite codes (for sequences, one flat code per sequence).
 func requireOutputs(t *testing.T, family string, params map[string]any, n int) {
 	t.Helper()
-	m, cfg, err := variants.New(family, params, mnistData)
+	d, x, y := familyBatch(t, family, params, n)
+	requireOutputsOn(t, family, params, d, x, y)
+}
+
+// requireOutputsOn is requireOutputs on the batch x, y of the data set d.
+// For sequences it also asks a Continuer to continue the first 3 frames by
+// 4 (n sequences of 4 frames) and a StepScorer for [n, Frames] scores.
+func requireOutputsOn(t *testing.T, family string, params map[string]any, d vae.Data, x, y *tensors.Tensor) {
+	t.Helper()
+	n := x.Shape().Dimensions[0]
+	m, cfg, err := variants.New(family, params, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,21 +244,32 @@ func requireOutputs(t *testing.T, family string, params map[string]any, n int) {
 	if err := store.SetRNGStateFromSeed(1); err != nil {
 		t.Fatal(err)
 	}
-	x, y := mnistBatch(t, n)
 	type output struct {
 		name string
-		want []int
-		unit bool // values are pixel means in [0, 1]
+		want []int // -1: any size
+		unit bool  // values are pixel means in [0, 1]
 	}
-	outputs := []output{{"Generate", []int{n, 28, 28, 1}, true}}
+	outputs := []output{{"Generate", d.Shape.BatchDims(n), !d.Real}}
 	rc, canReconstruct := m.(vae.Reconstructor)
 	if canReconstruct {
-		outputs = append(outputs, output{"Reconstruct", []int{n, 28, 28, 1}, true})
+		outputs = append(outputs, output{"Reconstruct", d.Shape.BatchDims(n), !d.Real})
 	}
 	enc, canEncode := m.(vae.Encoder)
 	if canEncode {
 		latent := int(variants.Values(cfg)["latent_dim"].(int64))
+		if d.Shape.IsSequence() {
+			latent = -1
+		}
 		outputs = append(outputs, output{"Encode", []int{n, latent}, false})
+	}
+	const prefix, ahead = 3, 4
+	cont, canContinue := m.(vae.Continuer)
+	if canContinue {
+		outputs = append(outputs, output{"Continue", vae.Shape{Frames: ahead, Height: d.Shape.Height, Width: d.Shape.Width, Channels: d.Shape.Channels}.BatchDims(n), !d.Real})
+	}
+	scorer, canScore := m.(vae.StepScorer)
+	if canScore {
+		outputs = append(outputs, output{"StepNELBO", []int{n, d.Shape.Frames}, false})
 	}
 	outs, err := model.CallOnceN(gobackend.GetBackend(), store, func(scope *model.Scope, x, y *graph.Node) []*graph.Node {
 		ms := scope.At("model")
@@ -226,13 +283,19 @@ func requireOutputs(t *testing.T, family string, params map[string]any, n int) {
 		if canEncode {
 			nodes = append(nodes, enc.Encode(ms, b))
 		}
+		if canContinue {
+			nodes = append(nodes, cont.Continue(ms, vae.Batch{X: graph.Slice(x, graph.AxisRange(), graph.AxisRange(0, prefix)), Labels: y}, ahead))
+		}
+		if canScore {
+			nodes = append(nodes, scorer.StepNELBO(ms, b))
+		}
 		return nodes
 	}, x, y)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, o := range outputs {
-		if got := outs[i].Shape().Dimensions; !slices.Equal(got, o.want) {
+		if got := outs[i].Shape().Dimensions; !slices.EqualFunc(got, o.want, func(g, w int) bool { return w == -1 || g == w }) {
 			t.Errorf("%s: %s shape %v, want %v", family, o.name, got, o.want)
 		}
 		for _, v := range tensors.MustCopyFlatData[float32](outs[i]) {

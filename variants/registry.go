@@ -111,6 +111,8 @@ var families = []Family{
 	aaeFamily,
 	ganFamily,
 	dcganFamily,
+	vrnnFamily,
+	seqVAEFamily,
 }
 
 // Architectures lists the network architectures the family offers (the

@@ -14,12 +14,15 @@ func newSamplesCmd(a *app) *cobra.Command {
 	var out, artifact string
 	var n, cols int
 	c := &cobra.Command{
-		Use:   "samples RUN_ID --out FILE.png",
+		Use:   "samples RUN_ID --out FILE.png|FILE.gif",
 		Short: "Draw samples from a run's checkpoint, or export a stored image artifact",
 		Long: "samples restores the run's model from its last checkpoint and writes a grid of n\n" +
-			"generated images. With --artifact NAME it instead exports an artifact stored in\n" +
-			"the database (see `vaexp runs show RUN_ID`), e.g. reconstructions.png.",
+			"generated images. A sequence family's samples are drawn by the file extension: a\n" +
+			"frame strip (.png, one sequence per row) or an animated GIF (.gif); series as panels.\n" +
+			"With --artifact NAME it instead exports an artifact stored in the database (see\n" +
+			"`vaexp runs show RUN_ID`), e.g. reconstructions.png.",
 		Example: "  vaexp samples last --out samples.png -n 100 --cols 10\n" +
+			"  vaexp samples 3 --out samples.gif -n 8     # a sequence family: an animation\n" +
 			"  vaexp samples 3 --artifact reconstructions.png --out recon.png",
 		Args: runIDArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -39,7 +42,7 @@ func newSamplesCmd(a *app) *cobra.Command {
 		},
 	}
 	fl := c.Flags()
-	fl.StringVarP(&out, "out", "o", "", "PNG file to write")
+	fl.StringVarP(&out, "out", "o", "", "PNG file to write (or GIF for sequences)")
 	fl.IntVarP(&n, "n", "n", 64, "number of samples")
 	fl.IntVar(&cols, "cols", 8, "columns of the grid")
 	fl.StringVar(&artifact, "artifact", "", "export this stored artifact instead of sampling (e.g. samples.png, reconstructions.png)")
@@ -51,8 +54,8 @@ func newSamplesCmd(a *app) *cobra.Command {
 const maxSamples = 1024
 
 func (a *app) samples(c *cobra.Command, arg, out string, n, cols int) error {
-	if ext := strings.ToLower(filepath.Ext(out)); ext != ".png" {
-		return usagef("--out %q: samples are written as PNG; use a file name ending in .png", out)
+	if ext := strings.ToLower(filepath.Ext(out)); ext != ".png" && ext != ".gif" {
+		return usagef("--out %q: samples are written as PNG (or, for sequences, GIF); use a file name ending in .png or .gif", out)
 	}
 	db, r, err := a.openRun(arg)
 	if err != nil {
@@ -63,11 +66,11 @@ func (a *app) samples(c *cobra.Command, arg, out string, n, cols int) error {
 	if err != nil {
 		return err
 	}
-	png, err := t.SampleGrid(n, cols)
+	raw, err := t.DrawSamples(n, cols, out)
 	if err != nil {
 		return fmt.Errorf("sample run %d: %w", r.ID, err)
 	}
-	if err := writeBytesAtomic(out, png); err != nil {
+	if err := writeBytesAtomic(out, raw); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.OutOrStdout(), "wrote %s (%d samples of run %d)\n", out, n, r.ID)
