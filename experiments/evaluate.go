@@ -262,16 +262,17 @@ func (t *Trained) evaluate(opts EvalOptions) ([]eval.Value, error) {
 		}
 		say("nll: %d-sample IWAE estimate over %d %s examples", opts.IWAEK, set.len(), opts.Split)
 		var ll float64
+		var path string
 		err = catch(func() error {
 			var err error
-			ll, _, err = newEvaluator(t.Backend, t.Store, t.Model).logLikelihood(set, opts.IWAEK, t.Spec.Eval.BatchSize, "iwae-"+opts.Split)
+			ll, path, err = newEvaluator(t.Backend, t.Store, t.Model).logLikelihood(set, opts.IWAEK, t.Spec.Eval.BatchSize, "iwae-"+opts.Split)
 			return err
 		})
 		if err != nil {
 			return nil, fmt.Errorf("nll: %w", err)
 		}
 		out = append(out, eval.Value{Name: "nll", Value: -ll, Version: "iwae-nll/v1",
-			Settings: base("n", fmt.Sprint(set.len()), "k", fmt.Sprint(opts.IWAEK))})
+			Settings: base("n", fmt.Sprint(set.len()), "k", fmt.Sprint(opts.IWAEK), "path", path)})
 	}
 	return out, nil
 }

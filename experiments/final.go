@@ -27,11 +27,11 @@ func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res
 		res.Metrics["test/"+k] = v
 	}
 	if spec.Eval.IWAEK > 0 {
-		ll, ok, err := eval.logLikelihood(r.test, spec.Eval.IWAEK, spec.Eval.BatchSize, "binarize-test")
+		ll, path, err := eval.logLikelihood(r.test, spec.Eval.IWAEK, spec.Eval.BatchSize, "binarize-test")
 		if err != nil {
 			return err
 		}
-		if ok {
+		if path != "" {
 			res.Metrics["test/iwae_nll"] = -ll
 		}
 	}

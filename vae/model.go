@@ -2,6 +2,7 @@ package vae
 
 import (
 	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
 )
 
@@ -174,6 +175,26 @@ type Reconstructor interface {
 // log p(x) per example ([B], nats), the IWAE bound of Burda et al. (2015).
 type LikelihoodEstimator interface {
 	LogLikelihood(scope *model.Scope, b Batch, k int) *graph.Node
+}
+
+// BernoulliMLP is implemented by families whose likelihood estimate can run
+// as one fused CPU computation (package experiments/iwae) instead of a graph:
+// a diagonal Gaussian posterior, an N(0, I) prior and p(x | z) an MLP of
+// [Dense] layers whose last output is the logits of Bernoulli pixels.
+// DecoderLayers lists those layers first to last; ok is false when the
+// configuration is not of that form (a conv decoder, a Gaussian likelihood).
+type BernoulliMLP interface {
+	PosteriorEncoder
+	LikelihoodEstimator
+	DecoderLayers() (layers []DenseLayer, ok bool)
+}
+
+// DenseLayer names one [Dense] layer of a decoder: its scope relative to the
+// model's scope (holding "weights" [out, in] and "biases" [out]) and the
+// activation applied to its output (activation.TypeNone for the logits).
+type DenseLayer struct {
+	Scope      string
+	Activation activation.Type
 }
 
 // Decoder is implemented by families that decode given codes: pixel means of

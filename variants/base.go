@@ -120,6 +120,19 @@ func (n networks) decode(scope *model.Scope, z, cond *graph.Node) *graph.Node {
 	return graph.Reshape(out, -1, n.shape.Height, n.shape.Width, n.shape.Channels)
 }
 
+// decoderLayers describes the MLP decoder for the fused likelihood estimate
+// (vae.BernoulliMLP); ok is false for the conv architecture or a Gaussian
+// likelihood.
+func (n networks) decoderLayers() (layers []vae.DenseLayer, ok bool) {
+	if n.Arch != "mlp" || n.Likelihood != "bernoulli" {
+		return nil, false
+	}
+	for i := range n.Hidden {
+		layers = append(layers, vae.DenseLayer{Scope: fmt.Sprintf("decoder/layer_%d", i), Activation: n.act()})
+	}
+	return append(layers, vae.DenseLayer{Scope: fmt.Sprintf("decoder/layer_%d", len(n.Hidden)), Activation: activation.TypeNone}), true
+}
+
 // act is the MLP hidden layers' activation.
 func (n networks) act() activation.Type { return vae.Activations[n.Activation] }
 

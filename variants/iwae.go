@@ -114,6 +114,10 @@ func (m *singleIWAE) Posterior(scope *model.Scope, b vae.Batch) vae.Gaussian {
 	return m.posterior(scope, b.X)
 }
 
+// DecoderLayers describes the decoder for the fused likelihood estimate
+// (vae.BernoulliMLP), which needs the single layer's N(0, I) prior.
+func (m *singleIWAE) DecoderLayers() ([]vae.DenseLayer, bool) { return m.decoderLayers() }
+
 // dims lists the stochastic layers' sizes, z1 first.
 func (m *IWAE) dims() []int { return append([]int{m.LatentDim}, m.cfg.UpperDims...) }
 

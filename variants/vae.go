@@ -70,6 +70,10 @@ func (m *VAE) Encode(scope *model.Scope, b vae.Batch) *graph.Node {
 	return m.posterior(scope, b.X).Mean
 }
 
+// DecoderLayers describes the decoder for the fused likelihood estimate
+// (vae.BernoulliMLP): the MLP with Bernoulli pixels.
+func (m *VAE) DecoderLayers() ([]vae.DenseLayer, bool) { return m.decoderLayers() }
+
 // LogLikelihood is the k-sample IWAE estimate of log p(x):
 // log (1/k) Σ p(x|zᵢ) p(zᵢ) / q(zᵢ|x), zᵢ ~ q(z|x).
 func (m *VAE) LogLikelihood(scope *model.Scope, b vae.Batch, k int) *graph.Node {
