@@ -236,6 +236,11 @@ func (t *Trained) evaluate(opts EvalOptions) ([]eval.Value, error) {
 		}
 		out = append(out, eval.Value{Name: "active_units", Value: float64(active), Version: eval.ActiveUnitsVersion,
 			Settings: base("n", fmt.Sprint(ex.Len()), "threshold", fmt.Sprint(eval.ActiveUnitThreshold))})
+		layers, err := t.activeUnitsPerLayer(ex, base("n", fmt.Sprint(ex.Len()), "threshold", fmt.Sprint(eval.ActiveUnitThreshold)))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, layers...)
 	}
 	if slices.Contains(opts.Metrics, "kl") {
 		say("kl: posteriors of %d %s examples", ex.Len(), opts.Split)

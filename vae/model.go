@@ -158,6 +158,15 @@ type Encoder interface {
 	Encode(scope *model.Scope, b Batch) *graph.Node
 }
 
+// LayeredEncoder is implemented by families with several stochastic layers
+// (ladder VAE, hierarchical IWAE): EncodeLayers returns each layer's code,
+// z1 (the one the decoder reads) first, [B, dᵢ] each — the posterior means,
+// each layer's given the means of the layers it is conditioned on — so that
+// active units can be counted per layer.
+type LayeredEncoder interface {
+	EncodeLayers(scope *model.Scope, b Batch) []*graph.Node
+}
+
 // PosteriorEncoder is implemented by families with a diagonal Gaussian
 // posterior: q(z|x) itself, not only its mean (per-dimension KL, active units).
 type PosteriorEncoder interface {

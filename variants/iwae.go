@@ -214,6 +214,16 @@ func (m *IWAE) Encode(scope *model.Scope, b vae.Batch) *graph.Node {
 	return m.posterior(scope, b.X).Mean
 }
 
+// EncodeLayers returns every layer's posterior mean, z1 first, each layer's
+// given the mean of the one below (for active units per layer).
+func (m *IWAE) EncodeLayers(scope *model.Scope, b vae.Batch) []*graph.Node {
+	z := []*graph.Node{m.posterior(scope, b.X).Mean}
+	for i := 1; i < len(m.dims()); i++ {
+		z = append(z, m.up(scope, i, z[i-1]).Mean)
+	}
+	return z
+}
+
 // Reconstruct decodes z1's posterior mean.
 func (m *IWAE) Reconstruct(scope *model.Scope, b vae.Batch) *graph.Node {
 	return m.mean(m.decode(scope, m.Encode(scope, b), nil))
