@@ -32,41 +32,77 @@ func activate(x []float32, act Activation) {
 	if act == Identity {
 		return
 	}
-	zero := simd.BroadcastFloat32s(0)
+	i := 0
+	if act == Relu {
+		zero := simd.BroadcastFloat32s(0)
+		for ; i+lanes <= len(x); i += lanes {
+			simd.LoadFloat32s(x[i:]).Max(zero).Store(x[i:])
+		}
+		activateScalar(x[i:], act)
+		return
+	}
+	if asmEpilogues() {
+		tanhBlock(x)
+		activateScalar(x[len(x)/16*16:], act)
+		return
+	}
+	// tanh|v| = (1 − e)/(1 + e) with e = exp(−2|v|) ∈ (0, 1], then v's sign.
+	// The exponential is expNeg's, written out here: a call would spill
+	// every vector register (Go's ABI saves none across calls).
+	e := newExpConsts()
 	one := simd.BroadcastFloat32s(1)
 	signBit := simd.BroadcastUint32s(0x80000000)
-	i := 0
 	for ; i+lanes <= len(x); i += lanes {
 		v := simd.LoadFloat32s(x[i:])
-		if act == Tanh {
-			// tanh|v| = (1 − e)/(1 + e) with e = exp(−2|v|) ∈ (0, 1], then v's sign.
-			e := expNeg(v.Abs().Add(v.Abs()))
-			t := one.Sub(e).Div(one.Add(e))
-			v = t.ToBits().Or(v.ToBits().And(signBit)).BitsToFloat32()
-		} else {
-			v = v.Max(zero)
-		}
-		v.Store(x[i:])
+		a := v.Abs()
+		a = a.Add(a).Min(e.max)
+		y := a.Mul(e.negLog2E).Add(e.magic)
+		n := y.Sub(e.magic)
+		r := n.MulAdd(e.ln2Hi, a.Neg())
+		r = n.MulAdd(e.ln2Lo, r)
+		p := e.c6.MulAdd(r, e.c5).MulAdd(r, e.c4).MulAdd(r, e.c3).MulAdd(r, e.c2).MulAdd(r, one).MulAdd(r, one)
+		ex := p.ToBits().Add(y.ToBits().ShiftAllLeft(23)).BitsToFloat32()
+		t := one.Sub(ex).Div(one.Add(ex))
+		t.ToBits().Or(v.ToBits().And(signBit)).BitsToFloat32().Store(x[i:])
 	}
 	activateScalar(x[i:], act)
+}
+
+// expConsts are expNeg's constants as vectors, built once per call of the
+// functions that inline it.
+type expConsts struct {
+	max, negLog2E, magic, ln2Hi, ln2Lo, c2, c3, c4, c5, c6 simd.Float32s
+}
+
+func newExpConsts() expConsts {
+	return expConsts{
+		max:      simd.BroadcastFloat32s(87),
+		negLog2E: simd.BroadcastFloat32s(-1.4426950408889634),
+		magic:    simd.BroadcastFloat32s(12582912), // 1.5·2^23: adding it rounds to an integer, kept in the low mantissa bits
+		ln2Hi:    simd.BroadcastFloat32s(-0.693359375),
+		ln2Lo:    simd.BroadcastFloat32s(2.12194440e-4),
+		c2:       simd.BroadcastFloat32s(1.0 / 2),
+		c3:       simd.BroadcastFloat32s(1.0 / 6),
+		c4:       simd.BroadcastFloat32s(1.0 / 24),
+		c5:       simd.BroadcastFloat32s(1.0 / 120),
+		c6:       simd.BroadcastFloat32s(1.0 / 720),
+	}
 }
 
 // expNeg is e^−a for a >= 0 (a above 87 gives e^−87 ≈ 1.6e-38 instead of
 // less): e^r·2^n with n = round(−a·log₂e) by the float32 rounding trick,
 // r = −a − n·ln 2 ∈ [−½ ln 2, ½ ln 2] (ln 2 in two parts, as in Cephes, so
 // that r keeps float32 precision) and e^r its degree-6 Taylor polynomial;
-// relative error below 2e-7.
+// relative error below 3e-7. The hot loops write it out inline.
 func expNeg(a simd.Float32s) simd.Float32s {
-	const magic = 12582912 // 1.5·2^23: adding it rounds to an integer, kept in the low mantissa bits
-	a = a.Min(simd.BroadcastFloat32s(87))
-	y := a.Mul(simd.BroadcastFloat32s(-1.4426950408889634)).Add(simd.BroadcastFloat32s(magic))
-	n := y.Sub(simd.BroadcastFloat32s(magic))
-	r := n.MulAdd(simd.BroadcastFloat32s(-0.693359375), a.Neg())
-	r = n.MulAdd(simd.BroadcastFloat32s(2.12194440e-4), r)
-	p := simd.BroadcastFloat32s(1.0 / 720)
-	for _, c := range []float32{1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1, 1} {
-		p = p.MulAdd(r, simd.BroadcastFloat32s(c))
-	}
+	e := newExpConsts()
+	one := simd.BroadcastFloat32s(1)
+	a = a.Min(e.max)
+	y := a.Mul(e.negLog2E).Add(e.magic)
+	n := y.Sub(e.magic)
+	r := n.MulAdd(e.ln2Hi, a.Neg())
+	r = n.MulAdd(e.ln2Lo, r)
+	p := e.c6.MulAdd(r, e.c5).MulAdd(r, e.c4).MulAdd(r, e.c3).MulAdd(r, e.c2).MulAdd(r, one).MulAdd(r, one)
 	return p.ToBits().Add(y.ToBits().ShiftAllLeft(23)).BitsToFloat32()
 }
 
@@ -75,8 +111,12 @@ func expNeg(a simd.Float32s) simd.Float32s {
 // softplus(l) = ½(l + |l|) + log(1 + e^−|l|), so each pixel adds l·(x − ½)
 // to one sum and |l| to another, and multiplies (1 + e^−|l|) ∈ (1, 2] into a
 // product whose logarithm is taken once per 32 vectors: one logarithm per
-// several hundred pixels instead of one each.
+// several hundred pixels instead of one each. expNeg is written out inline.
 func bernoulliLogLik(l, xm []float32) float32 {
+	if asmEpilogues() && len(l) >= 16 {
+		return bernoulliLogLikAsm(l, xm)
+	}
+	e := newExpConsts()
 	one := simd.BroadcastFloat32s(1)
 	lin := simd.BroadcastFloat32s(0)
 	abs, logs := lin, lin
@@ -87,7 +127,14 @@ func bernoulliLogLik(l, xm []float32) float32 {
 		a := v.Abs()
 		lin = v.MulAdd(simd.LoadFloat32s(xm[i:]), lin)
 		abs = abs.Add(a)
-		prod = prod.MulAdd(expNeg(a), prod)
+		a = a.Min(e.max)
+		y := a.Mul(e.negLog2E).Add(e.magic)
+		k := y.Sub(e.magic)
+		r := k.MulAdd(e.ln2Hi, a.Neg())
+		r = k.MulAdd(e.ln2Lo, r)
+		p := e.c6.MulAdd(r, e.c5).MulAdd(r, e.c4).MulAdd(r, e.c3).MulAdd(r, e.c2).MulAdd(r, one).MulAdd(r, one)
+		ex := p.ToBits().Add(y.ToBits().ShiftAllLeft(23)).BitsToFloat32()
+		prod = prod.MulAdd(ex, prod)
 		if n++; n == 32 { // 2^32 at most: far from float32's 2^128
 			logs = logs.Add(logFloat32(prod))
 			prod, n = one, 0
@@ -95,6 +142,27 @@ func bernoulliLogLik(l, xm []float32) float32 {
 	}
 	logs = logs.Add(logFloat32(prod))
 	return reduceSum(lin) - 0.5*reduceSum(abs) - reduceSum(logs) + bernoulliLogLikScalar(l[i:], xm[i:len(l)])
+}
+
+// bernoulliLogLikAsm is bernoulliLogLik on the AVX-512 kernel: blocks of up
+// to 32 vectors, whose products (at most 2^32) are logged here.
+func bernoulliLogLikAsm(l, xm []float32) float32 {
+	var out [48]float32
+	nv := len(l) / 16
+	var lin, abs float32
+	logs := simd.BroadcastFloat32s(0)
+	for v0 := 0; v0 < nv; v0 += 32 {
+		end := min(v0+32, nv)
+		bernoulliBlock(l[v0*16:end*16], xm[v0*16:end*16], &out)
+		for j := 0; j < 16; j++ {
+			lin += out[j]
+			abs += out[16+j]
+		}
+		for j := 32; j < 48; j += lanes {
+			logs = logs.Add(logFloat32(simd.LoadFloat32s(out[j:])))
+		}
+	}
+	return lin - 0.5*abs - reduceSum(logs) + bernoulliLogLikScalar(l[nv*16:], xm[nv*16:len(l)])
 }
 
 // reduceSum adds a vector's lanes.

@@ -196,11 +196,8 @@ func (w *workspace) example(x, mu, logVar []float32, k int, key uint32) float64 
 			activate(h[:padded*p.outPad], p.act)
 			in, lda = h, p.outPad
 		}
-		panels := last.outPad / kn.nr
 		for r := 0; r < padded; r += mr {
-			for j := 0; j < panels; j++ {
-				kn.fn(last.in, &in[r*lda], lda, &last.panels[j*last.in*kn.nr], &last.bias[j*kn.nr], &w.logits[j*kn.nr], last.outPad)
-			}
+			kn.rowBlock(last, &in[r*lda], lda, w.logits, last.outPad)
 			for q := 0; q < mr && r+q < rows; q++ {
 				row := w.logits[q*last.outPad : q*last.outPad+last.out]
 				w.lw[r+q] += float64(bernoulliLogLik(row, w.xm))

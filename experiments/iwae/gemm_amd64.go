@@ -13,7 +13,13 @@ import (
 func gemm8x32AVX512(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int)
 
 //go:noescape
+func gemm8x16AVX512(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int)
+
+//go:noescape
 func gemm6x16AVX2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int)
+
+//go:noescape
+func gemm6x8AVX2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int)
 
 // archKernel picks the widest microkernel the CPU (and the OS) supports.
 // GOMLX_GO_SIMD_AVX512=false and GOMLX_GO_SIMD_AVX2=false, the switches of
@@ -26,9 +32,9 @@ func archKernel() kernel {
 	}
 	switch {
 	case cpu.X86.HasAVX512F && !off("GOMLX_GO_SIMD_AVX512") && !off("GOMLX_GO_SIMD_AVX2"):
-		return kernel{name: "avx512", mr: 8, nr: 32, fn: gemm8x32AVX512}
+		return kernel{name: "avx512", mr: 8, nr: 32, fn: gemm8x32AVX512, half: gemm8x16AVX512}
 	case cpu.X86.HasAVX2 && cpu.X86.HasFMA && !off("GOMLX_GO_SIMD_AVX2"):
-		return kernel{name: "avx2", mr: 6, nr: 16, fn: gemm6x16AVX2}
+		return kernel{name: "avx2", mr: 6, nr: 16, fn: gemm6x16AVX2, half: gemm6x8AVX2}
 	}
 	return goKernel
 }
