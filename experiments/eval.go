@@ -74,19 +74,26 @@ func (e *evaluator) logLikelihood(set *exampleSet, k, batchSize int, stream stri
 		ll, err := e.fusedLogLikelihood(fast, layers, set, k, bs, stream)
 		return ll, "fused-" + iwae.Kernel(), err
 	}
+	ll, err = e.graphLogLikelihood(est, set, k, bs, stream)
+	return ll, "graph", err
+}
+
+// graphLogLikelihood is the estimate by the family's own graph, in batches
+// of bs examples.
+func (e *evaluator) graphLogLikelihood(est vae.LikelihoodEstimator, set *exampleSet, k, bs int, stream string) (float64, error) {
 	exec, err := model.NewExec(e.backend, e.store, func(scope *model.Scope, x, y *graph.Node) *graph.Node {
 		scope.SetTraining(x.Graph(), false)
 		return est.LogLikelihood(scope.At(modelScope), vae.Batch{X: x, Labels: y}, k)
 	})
 	if err != nil {
-		return 0, "graph", err
+		return 0, err
 	}
 	defer exec.Finalize()
 	sums, count, err := e.sumOver(exec, set, bs, stream)
 	if err != nil {
-		return 0, "graph", err
+		return 0, err
 	}
-	return sums[0] / float64(count), "graph", nil
+	return sums[0] / float64(count), nil
 }
 
 // sumOver runs exec over the set and sums each per-example output.
