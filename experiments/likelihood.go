@@ -20,14 +20,14 @@ import (
 // the fused path keeps each chunk of samples in cache and runs the decoder's
 // matrix products in an assembly microkernel.
 
-// iwaeLayers returns the fused path's decoder for m, or ok = false when m
+// iwaeLayers returns the fused path's networks for m, or ok = false when m
 // has none or this build cannot run it fast (then the graph is faster).
-func (e *evaluator) iwaeLayers() (layers []vae.DenseLayer, fast vae.BernoulliMLP, ok bool) {
+func (e *evaluator) iwaeLayers() (layers vae.MLPModel, fast vae.BernoulliMLP, ok bool) {
 	fast, ok = e.m.(vae.BernoulliMLP)
 	if !ok || !iwae.Accelerated() {
-		return nil, nil, false
+		return vae.MLPModel{}, nil, false
 	}
-	layers, ok = fast.DecoderLayers()
+	layers, ok = fast.MLPLayers()
 	return layers, fast, ok
 }
 
@@ -35,7 +35,7 @@ func (e *evaluator) iwaeLayers() (layers []vae.DenseLayer, fast vae.BernoulliMLP
 // set. The examples are binarized exactly as the graph path binarizes them
 // (the same batches of batchSize on the same stream), so both paths score
 // the same pixels.
-func (e *evaluator) fusedLogLikelihood(fast vae.BernoulliMLP, dense []vae.DenseLayer, set *exampleSet, k, batchSize int, stream string) (float64, error) {
+func (e *evaluator) fusedLogLikelihood(fast vae.BernoulliMLP, dense vae.MLPModel, set *exampleSet, k, batchSize int, stream string) (float64, error) {
 	x, y := set.examples(batchSize, stream)
 	lls, err := e.fusedEstimates(fast, dense, set, x, y, k, stream)
 	if err != nil {
@@ -65,26 +65,36 @@ func (s *exampleSet) examples(batchSize int, stream string) (x []float32, y []in
 }
 
 // fusedEstimates returns the k-sample estimate of log p(x) of each example.
-func (e *evaluator) fusedEstimates(fast vae.BernoulliMLP, dense []vae.DenseLayer, set *exampleSet, x []float32, y []int32, k int, stream string) ([]float64, error) {
+func (e *evaluator) fusedEstimates(fast vae.BernoulliMLP, dense vae.MLPModel, set *exampleSet, x []float32, y []int32, k int, stream string) ([]float64, error) {
 	mu, logVar, err := e.posteriors(fast, x, y, set)
 	if err != nil {
 		return nil, err
 	}
-	layers, err := e.denseLayers(dense)
-	if err != nil {
+	var m iwae.Model
+	if m.Decoder, err = e.denseLayers(dense.Decoder); err != nil {
 		return nil, err
+	}
+	for _, u := range dense.Upper {
+		var s iwae.Stochastic
+		if s.Up, err = e.denseLayers(u.Up); err != nil {
+			return nil, err
+		}
+		if s.Down, err = e.denseLayers(u.Down); err != nil {
+			return nil, err
+		}
+		m.Upper = append(m.Upper, s)
 	}
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(stream))
-	return iwae.Estimate(layers, x, mu, logVar, iwae.Options{K: k, Seed: uint64(set.seed) ^ h.Sum64()})
+	return iwae.Estimate(m, x, mu, logVar, iwae.Options{K: k, Seed: uint64(set.seed) ^ h.Sum64()})
 }
 
-// posteriors encodes x ([n, size]) into the posterior's means and
+// posteriors encodes x ([n, size]) into q(z1 | x)'s means and
 // log-variances, [n, L] each, in batches of 500 (the last one padded).
 func (e *evaluator) posteriors(fast vae.BernoulliMLP, x []float32, y []int32, set *exampleSet) (mu, logVar []float32, err error) {
 	exec, err := model.NewExec(e.backend, e.store, func(scope *model.Scope, x, y *graph.Node) []*graph.Node {
 		scope.SetTraining(x.Graph(), false)
-		q := fast.Posterior(scope.At(modelScope), vae.Batch{X: x, Labels: y})
+		q := fast.BottomPosterior(scope.At(modelScope), vae.Batch{X: x, Labels: y})
 		return []*graph.Node{q.Mean, q.LogVar}
 	})
 	if err != nil {
@@ -116,7 +126,7 @@ func (e *evaluator) posteriors(fast vae.BernoulliMLP, x []float32, y []int32, se
 	return mu, logVar, nil
 }
 
-// denseLayers reads the decoder's weights and biases from the store (loading
+// denseLayers reads a network's weights and biases from the store (loading
 // them from the checkpoint if no graph has used them yet).
 func (e *evaluator) denseLayers(dense []vae.DenseLayer) ([]iwae.Layer, error) {
 	out := make([]iwae.Layer, len(dense))
@@ -125,7 +135,7 @@ func (e *evaluator) denseLayers(dense []vae.DenseLayer) ([]iwae.Layer, error) {
 			path := "/" + modelScope + "/" + d.Scope + "/" + name
 			v := e.store.GetVariable(path)
 			if v == nil {
-				return nil, fmt.Errorf("decoder variable %s not found", path)
+				return nil, fmt.Errorf("variable %s not found", path)
 			}
 			return v.Value()
 		}
@@ -139,7 +149,7 @@ func (e *evaluator) denseLayers(dense []vae.DenseLayer) ([]iwae.Layer, error) {
 		}
 		dims := w.Shape().Dimensions
 		if len(dims) != 2 {
-			return nil, fmt.Errorf("decoder layer %s: weights of shape %v, want [out, in]", d.Scope, dims)
+			return nil, fmt.Errorf("layer %s: weights of shape %v, want [out, in]", d.Scope, dims)
 		}
 		act := iwae.Identity
 		switch d.Activation {
@@ -149,7 +159,7 @@ func (e *evaluator) denseLayers(dense []vae.DenseLayer) ([]iwae.Layer, error) {
 		case activation.TypeRelu:
 			act = iwae.Relu
 		default:
-			return nil, fmt.Errorf("decoder layer %s: activation %s has no fused form", d.Scope, d.Activation)
+			return nil, fmt.Errorf("layer %s: activation %s has no fused form", d.Scope, d.Activation)
 		}
 		out[i] = iwae.Layer{In: dims[1], Out: dims[0], Weights: tensors.MustCopyFlatData[float32](w),
 			Biases: tensors.MustCopyFlatData[float32](b), Act: act}

@@ -188,19 +188,35 @@ type LikelihoodEstimator interface {
 
 // BernoulliMLP is implemented by families whose likelihood estimate can run
 // as one fused CPU computation (package experiments/iwae) instead of a graph:
-// a diagonal Gaussian posterior, an N(0, I) prior and p(x | z) an MLP of
-// [Dense] layers whose last output is the logits of Bernoulli pixels.
-// DecoderLayers lists those layers first to last; ok is false when the
+// diagonal Gaussian conditionals given by MLPs of [Dense] layers, inference
+// bottom-up (q(z1 | x), then q(zᵢ₊₁ | zᵢ)), an N(0, I) prior on the top
+// layer, and p(x | z1) an MLP whose last output is the logits of Bernoulli
+// pixels. MLPLayers describes those networks; ok is false when the
 // configuration is not of that form (a conv decoder, a Gaussian likelihood).
+// BottomPosterior is q(z1 | x).
 type BernoulliMLP interface {
-	PosteriorEncoder
 	LikelihoodEstimator
-	DecoderLayers() (layers []DenseLayer, ok bool)
+	MLPLayers() (layers MLPModel, ok bool)
+	BottomPosterior(scope *model.Scope, b Batch) Gaussian
 }
 
-// DenseLayer names one [Dense] layer of a decoder: its scope relative to the
+// MLPModel names the networks of a [BernoulliMLP] family.
+type MLPModel struct {
+	// Decoder is p(x | z1), first layer to last (the logits).
+	Decoder []DenseLayer
+	// Upper lists the stochastic layers above z1, z2 first: Up computes
+	// q(zᵢ₊₁ | zᵢ) and Down p(zᵢ | zᵢ₊₁), each as [means, log-variances].
+	Upper []UpperLayer
+}
+
+// UpperLayer is one stochastic layer above z1 of an [MLPModel].
+type UpperLayer struct {
+	Up, Down []DenseLayer
+}
+
+// DenseLayer names one [Dense] layer of a network: its scope relative to the
 // model's scope (holding "weights" [out, in] and "biases" [out]) and the
-// activation applied to its output (activation.TypeNone for the logits).
+// activation applied to its output (activation.TypeNone for the last).
 type DenseLayer struct {
 	Scope      string
 	Activation activation.Type

@@ -127,10 +127,18 @@ func (n networks) decoderLayers() (layers []vae.DenseLayer, ok bool) {
 	if n.Arch != "mlp" || n.Likelihood != "bernoulli" {
 		return nil, false
 	}
-	for i := range n.Hidden {
-		layers = append(layers, vae.DenseLayer{Scope: fmt.Sprintf("decoder/layer_%d", i), Activation: n.act()})
+	return mlpLayers("decoder", len(n.Hidden), n.act()), true
+}
+
+// mlpLayers names the layers vae.MLPAct builds under scope with that many
+// hidden layers.
+func mlpLayers(scope string, hidden int, act activation.Type) []vae.DenseLayer {
+	out := make([]vae.DenseLayer, hidden+1)
+	for i := range out {
+		out[i] = vae.DenseLayer{Scope: fmt.Sprintf("%s/layer_%d", scope, i), Activation: act}
 	}
-	return append(layers, vae.DenseLayer{Scope: fmt.Sprintf("decoder/layer_%d", len(n.Hidden)), Activation: activation.TypeNone}), true
+	out[hidden].Activation = activation.TypeNone
+	return out
 }
 
 // act is the MLP hidden layers' activation.

@@ -114,9 +114,25 @@ func (m *singleIWAE) Posterior(scope *model.Scope, b vae.Batch) vae.Gaussian {
 	return m.posterior(scope, b.X)
 }
 
-// DecoderLayers describes the decoder for the fused likelihood estimate
-// (vae.BernoulliMLP), which needs the single layer's N(0, I) prior.
-func (m *singleIWAE) DecoderLayers() ([]vae.DenseLayer, bool) { return m.decoderLayers() }
+// MLPLayers describes the networks for the fused likelihood estimate
+// (vae.BernoulliMLP): the decoder and, per layer above z1, the MLPs of
+// q(zᵢ₊₁ | zᵢ) (up) and p(zᵢ | zᵢ₊₁) (down), as up and down build them.
+func (m *IWAE) MLPLayers() (vae.MLPModel, bool) {
+	dec, ok := m.decoderLayers()
+	out := vae.MLPModel{Decoder: dec}
+	for i := 1; i < len(m.dims()); i++ {
+		out.Upper = append(out.Upper, vae.UpperLayer{
+			Up:   mlpLayers(fmt.Sprintf("encoder_%d", i+1), len(m.cfg.UpperHidden), m.act()),
+			Down: mlpLayers(fmt.Sprintf("decoder_%d", i), len(m.cfg.UpperHidden), m.act()),
+		})
+	}
+	return out, ok
+}
+
+// BottomPosterior is q(z1 | x) (vae.BernoulliMLP).
+func (m *IWAE) BottomPosterior(scope *model.Scope, b vae.Batch) vae.Gaussian {
+	return m.posterior(scope, b.X)
+}
 
 // dims lists the stochastic layers' sizes, z1 first.
 func (m *IWAE) dims() []int { return append([]int{m.LatentDim}, m.cfg.UpperDims...) }

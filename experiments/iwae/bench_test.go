@@ -49,7 +49,7 @@ func BenchmarkEstimate(b *testing.B) {
 	b.ResetTimer()
 	wall0, cpu0 := time.Now(), processCPU()
 	for i := 0; i < b.N; i++ {
-		if _, err := Estimate(layers, x, mu, logVar, Options{K: k, Seed: uint64(i)}); err != nil {
+		if _, err := Estimate(Model{Decoder: layers}, x, mu, logVar, Options{K: k, Seed: uint64(i)}); err != nil {
 			b.Fatal(err)
 		}
 	}

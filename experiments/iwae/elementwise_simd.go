@@ -255,11 +255,16 @@ func sinCosQuarter(t simd.Float32s) (c, s simd.Float32s) {
 }
 
 // logWeightPrior sets z = μ + σ·ε for rows of ε (each len(mu) wide) and
-// returns, per row, log p(z) − log q(z|x) = Σ_d ½ε_d² − ½z_d² + ½ log σ_d²
-// (the normalizing constants cancel), given halfLogVar = Σ_d ½ log σ_d².
-func logWeightPrior(z, eps, mu, sigma []float32, rows int, halfLogVar float32, out []float64) {
+// sets out[r] = −log q(z|x) = Σ_d ½ε_d² + ½ log σ_d², given halfLogVar =
+// Σ_d ½ log σ_d², plus log N(z; 0, I) = −Σ_d ½z_d² when withPrior (the
+// normalizing constants cancel between each layer's q and p).
+func logWeightPrior(z, eps, mu, sigma []float32, rows int, halfLogVar float32, withPrior bool, out []float64) {
 	d := len(mu)
 	half := simd.BroadcastFloat32s(0.5)
+	prior := simd.BroadcastFloat32s(0)
+	if withPrior {
+		prior = half
+	}
 	for r := 0; r < rows; r++ {
 		e, zr := eps[r*d:(r+1)*d], z[r*d:(r+1)*d]
 		acc := simd.BroadcastFloat32s(0)
@@ -269,8 +274,69 @@ func logWeightPrior(z, eps, mu, sigma []float32, rows int, halfLogVar float32, o
 			sv, _ := simd.LoadFloat32sPart(sigma[i:])
 			zv := sv.MulAdd(ev, mv)
 			zv.StorePart(zr[i:])
-			acc = ev.Mul(ev).Sub(zv.Mul(zv)).MulAdd(half, acc)
+			acc = ev.Mul(ev).MulAdd(half, acc)
+			acc = zv.Mul(zv).Mul(prior).Neg().Add(acc)
 		}
 		out[r] = float64(reduceSum(acc) + halfLogVar)
 	}
+}
+
+// sampleGaussian draws zᵢ₊₁ = μ + exp(½ log σ²)·ε, row by row, from the
+// Gaussian parameters of q(zᵢ₊₁ | zᵢ) (row r: means at params[r·ld:], then
+// log-variances, dim each), and adds −log q(zᵢ₊₁ | zᵢ) = Σ ½ε² + ½ log σ² to
+// lw, and log N(zᵢ₊₁; 0, I) = −Σ ½z² too for the top layer.
+func sampleGaussian(z, eps, params []float32, ld, dim, rows int, top bool, lw []float64) {
+	half := simd.BroadcastFloat32s(0.5)
+	prior := simd.BroadcastFloat32s(0)
+	if top {
+		prior = half
+	}
+	for r := 0; r < rows; r++ {
+		mu, lv := params[r*ld:r*ld+dim], params[r*ld+dim:r*ld+2*dim]
+		e, zr := eps[r*dim:(r+1)*dim], z[r*dim:(r+1)*dim]
+		acc := simd.BroadcastFloat32s(0)
+		for i := 0; i < dim; i += lanes {
+			ev, _ := simd.LoadFloat32sPart(e[i:])
+			mv, _ := simd.LoadFloat32sPart(mu[i:])
+			lvv, _ := simd.LoadFloat32sPart(lv[i:])
+			zv := expVec(lvv.Mul(half)).MulAdd(ev, mv)
+			zv.StorePart(zr[i:])
+			acc = ev.Mul(ev).Add(lvv).MulAdd(half, acc)
+			acc = zv.Mul(zv).Mul(prior).Neg().Add(acc)
+		}
+		lw[r] += float64(reduceSum(acc))
+	}
+}
+
+// gaussianLogDensity adds log p(zᵢ | zᵢ₊₁) = Σ −½(z − μ)²/σ² − ½ log σ²
+// (without its constant) to lw, row by row, from the Gaussian parameters of
+// p (row r: means at params[r·ld:], then log-variances, dim each).
+func gaussianLogDensity(z, params []float32, ld, dim, rows int, lw []float64) {
+	half := simd.BroadcastFloat32s(0.5)
+	for r := 0; r < rows; r++ {
+		mu, lv := params[r*ld:r*ld+dim], params[r*ld+dim:r*ld+2*dim]
+		zr := z[r*dim : (r+1)*dim]
+		acc := simd.BroadcastFloat32s(0)
+		for i := 0; i < dim; i += lanes {
+			zv, _ := simd.LoadFloat32sPart(zr[i:])
+			mv, _ := simd.LoadFloat32sPart(mu[i:])
+			lvv, _ := simd.LoadFloat32sPart(lv[i:])
+			diff := zv.Sub(mv)
+			acc = diff.Mul(diff).MulAdd(expVec(lvv.Neg()), lvv).MulAdd(half, acc)
+		}
+		lw[r] -= float64(reduceSum(acc))
+	}
+}
+
+// expVec is e^x, x clamped to [−87, 87]: expNeg's method for either sign.
+func expVec(x simd.Float32s) simd.Float32s {
+	e := newExpConsts()
+	one := simd.BroadcastFloat32s(1)
+	x = x.Max(e.max.Neg()).Min(e.max)
+	y := x.Mul(e.negLog2E.Neg()).Add(e.magic)
+	n := y.Sub(e.magic)
+	r := n.MulAdd(e.ln2Hi, x)
+	r = n.MulAdd(e.ln2Lo, r)
+	p := e.c6.MulAdd(r, e.c5).MulAdd(r, e.c4).MulAdd(r, e.c3).MulAdd(r, e.c2).MulAdd(r, one).MulAdd(r, one)
+	return p.ToBits().Add(y.ToBits().ShiftAllLeft(23)).BitsToFloat32()
 }

@@ -108,66 +108,99 @@ func TestBernoulliLogLik(t *testing.T) {
 
 // referenceEstimate is Estimate in float64 straight from the definition,
 // drawing the same normals (normalBlockScalar).
-func referenceEstimate(layers []Layer, x, mu, logVar []float32, k int, seed uint64, first int) []float64 {
-	lat, d := layers[0].In, layers[len(layers)-1].Out
+func referenceEstimate(m Model, x, mu, logVar []float32, k int, seed uint64, first int) []float64 {
+	lat, d := m.Decoder[0].In, m.Decoder[len(m.Decoder)-1].Out
 	n := len(mu) / lat
+	mlp := func(ls []Layer, h []float64) []float64 {
+		for _, l := range ls {
+			y := make([]float64, l.Out)
+			for o := range y {
+				y[o] = float64(l.Biases[o])
+				for q, v := range h {
+					y[o] += float64(l.Weights[o*l.In+q]) * v
+				}
+				switch l.Act {
+				case Tanh:
+					y[o] = math.Tanh(y[o])
+				case Relu:
+					y[o] = math.Max(y[o], 0)
+				}
+			}
+			h = y
+		}
+		return h
+	}
+	// normal is ε number i of stochastic layer layer's stream.
+	normal := func(key uint32, layer, i int) float64 {
+		blk := make([]float32, blockSize)
+		normalBlockScalar(blk, layerKey(key, layer), uint32(i/blockSize))
+		return float64(blk[i%blockSize])
+	}
 	out := make([]float64, n)
 	for i := range out {
 		key := exampleKey(seed, first+i)
-		eps := make([]float32, (k*lat+blockSize-1)/blockSize*blockSize)
-		for b := 0; b*blockSize < len(eps); b++ {
-			normalBlockScalar(eps[b*blockSize:(b+1)*blockSize], key, uint32(b))
-		}
 		lw := make([]float64, k)
 		for s := range lw {
-			h := make([]float64, lat)
-			for j := range h {
-				e := float64(eps[s*lat+j])
-				sd := math.Exp(0.5 * float64(logVar[i*lat+j]))
-				h[j] = float64(mu[i*lat+j]) + sd*e
-				lw[s] += -0.5*h[j]*h[j] + 0.5*e*e + 0.5*float64(logVar[i*lat+j])
+			z := make([]float64, lat)
+			for j := range z {
+				e := normal(key, 0, s*lat+j)
+				z[j] = float64(mu[i*lat+j]) + math.Exp(0.5*float64(logVar[i*lat+j]))*e
+				lw[s] += 0.5*e*e + 0.5*float64(logVar[i*lat+j])
 			}
-			for _, l := range layers {
-				y := make([]float64, l.Out)
-				for o := range y {
-					y[o] = float64(l.Biases[o])
-					for q, v := range h {
-						y[o] += float64(l.Weights[o*l.In+q]) * v
-					}
-					switch l.Act {
-					case Tanh:
-						y[o] = math.Tanh(y[o])
-					case Relu:
-						y[o] = math.Max(y[o], 0)
-					}
+			z1, below := z, z
+			for li, st := range m.Upper {
+				params := mlp(st.Up, below)
+				dim := len(params) / 2
+				above := make([]float64, dim)
+				for j := range above {
+					e := normal(key, li+1, s*dim+j)
+					above[j] = params[j] + math.Exp(0.5*params[dim+j])*e
+					lw[s] += 0.5*e*e + 0.5*params[dim+j]
 				}
-				h = y
+				p := mlp(st.Down, above)
+				for j, v := range below {
+					diff := v - p[j]
+					lw[s] -= 0.5*diff*diff*math.Exp(-p[len(below)+j]) + 0.5*p[len(below)+j]
+				}
+				below = above
 			}
-			for j, lv := range h {
+			for _, v := range below { // the top layer's N(0, I) prior
+				lw[s] -= 0.5 * v * v
+			}
+			for j, lv := range mlp(m.Decoder, z1) {
 				xv := float64(x[i*d+j])
 				lw[s] += xv*lv - (math.Max(lv, 0) + math.Log1p(math.Exp(-math.Abs(lv))))
 			}
 		}
-		m := math.Inf(-1)
+		mx := math.Inf(-1)
 		for _, v := range lw {
-			m = math.Max(m, v)
+			mx = math.Max(mx, v)
 		}
 		sum := 0.0
 		for _, v := range lw {
-			sum += math.Exp(v - m)
+			sum += math.Exp(v - mx)
 		}
-		out[i] = m + math.Log(sum/float64(k))
+		out[i] = mx + math.Log(sum/float64(k))
 	}
 	return out
 }
 
-// toyProblem is a small decoder (latent 5, hidden 24 and 40 tanh / relu,
-// 50 binary pixels) and n examples with posteriors of varied scale.
-func toyProblem(n int, act Activation) (layers []Layer, x, mu, logVar []float32) {
+// toyProblem is a small model (latent 5, decoder hidden 24 and 40 tanh /
+// relu, 50 binary pixels; with layers, a z2 of 3 and a z3 of 2 above, MLPs of
+// 8 hidden units) and n examples with posteriors of varied scale.
+func toyProblem(n int, act Activation, layers bool) (m Model, x, mu, logVar []float32) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	layers = []Layer{randomLayer(rng, 5, 24, act), randomLayer(rng, 24, 40, act), randomLayer(rng, 40, 50, Identity)}
-	for i := range layers[2].Weights {
-		layers[2].Weights[i] *= 4 // logits of several nats
+	m.Decoder = []Layer{randomLayer(rng, 5, 24, act), randomLayer(rng, 24, 40, act), randomLayer(rng, 40, 50, Identity)}
+	for i := range m.Decoder[2].Weights {
+		m.Decoder[2].Weights[i] *= 4 // logits of several nats
+	}
+	if layers {
+		for _, dims := range [][2]int{{5, 3}, {3, 2}} {
+			m.Upper = append(m.Upper, Stochastic{
+				Up:   []Layer{randomLayer(rng, dims[0], 8, act), randomLayer(rng, 8, 2*dims[1], Identity)},
+				Down: []Layer{randomLayer(rng, dims[1], 8, act), randomLayer(rng, 8, 2*dims[0], Identity)},
+			})
+		}
 	}
 	x, mu, logVar = make([]float32, n*50), make([]float32, n*5), make([]float32, n*5)
 	for i := range x {
@@ -177,25 +210,28 @@ func toyProblem(n int, act Activation) (layers []Layer, x, mu, logVar []float32)
 		mu[i] = float32(rng.NormFloat64())
 		logVar[i] = float32(rng.Float64()*3 - 3)
 	}
-	return layers, x, mu, logVar
+	return m, x, mu, logVar
 }
 
 // TestEstimateEqualsReference checks the fused estimate against the float64
 // definition on the same samples, for k that fills chunks and kernel blocks
-// and k that does not, with every microkernel.
+// and k that does not, with every microkernel, for one stochastic layer and
+// for three.
 func TestEstimateEqualsReference(t *testing.T) {
-	for _, act := range []Activation{Tanh, Relu} {
-		layers, x, mu, logVar := toyProblem(6, act)
-		for _, k := range []int{1, 7, 300} {
-			want := referenceEstimate(layers, x, mu, logVar, k, 99, 3)
-			for _, kn := range kernels() {
-				got, err := estimateWith(kn, layers, x, mu, logVar, Options{K: k, Seed: 99, First: 3})
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i := range want {
-					if math.Abs(got[i]-want[i]) > 2e-4*(1+math.Abs(want[i])) {
-						t.Errorf("%s, act %d, k %d, example %d: %.6f, want %.6f", kn.name, act, k, i, got[i], want[i])
+	for _, layers := range []bool{false, true} {
+		for _, act := range []Activation{Tanh, Relu} {
+			m, x, mu, logVar := toyProblem(6, act, layers)
+			for _, k := range []int{1, 7, 300} {
+				want := referenceEstimate(m, x, mu, logVar, k, 99, 3)
+				for _, kn := range kernels() {
+					got, err := estimateWith(kn, m, x, mu, logVar, Options{K: k, Seed: 99, First: 3})
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i := range want {
+						if math.Abs(got[i]-want[i]) > 2e-4*(1+math.Abs(want[i])) {
+							t.Errorf("%s, layers %v, act %d, k %d, example %d: %.6f, want %.6f", kn.name, layers, act, k, i, got[i], want[i])
+						}
 					}
 				}
 			}
@@ -206,16 +242,16 @@ func TestEstimateEqualsReference(t *testing.T) {
 // TestEstimateSplits checks that splitting the examples over calls (First)
 // and over workers draws the same samples: bit-for-bit the same estimates.
 func TestEstimateSplits(t *testing.T) {
-	layers, x, mu, logVar := toyProblem(10, Tanh)
-	all, err := Estimate(layers, x, mu, logVar, Options{K: 200, Seed: 5, Workers: 1})
+	m, x, mu, logVar := toyProblem(10, Tanh, true)
+	all, err := Estimate(m, x, mu, logVar, Options{K: 200, Seed: 5, Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	parallel, err := Estimate(layers, x, mu, logVar, Options{K: 200, Seed: 5, Workers: 4})
+	parallel, err := Estimate(m, x, mu, logVar, Options{K: 200, Seed: 5, Workers: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tail, err := Estimate(layers, x[4*50:], mu[4*5:], logVar[4*5:], Options{K: 200, Seed: 5, First: 4})
+	tail, err := Estimate(m, x[4*50:], mu[4*5:], logVar[4*5:], Options{K: 200, Seed: 5, First: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,22 +260,30 @@ func TestEstimateSplits(t *testing.T) {
 			t.Errorf("example %d: %v (1 worker), %v (4 workers), %v (second call)", i, all[i], parallel[i], tail)
 		}
 	}
-	other, _ := Estimate(layers, x, mu, logVar, Options{K: 200, Seed: 6})
+	other, _ := Estimate(m, x, mu, logVar, Options{K: 200, Seed: 6})
 	if other[0] == all[0] {
 		t.Errorf("seeds 5 and 6 give the same estimate %v", other[0])
 	}
 }
 
 func TestEstimateRejectsBadInput(t *testing.T) {
-	layers, x, mu, logVar := toyProblem(2, Tanh)
-	bad := append([]Layer(nil), layers...)
-	bad[2].Act = Tanh
+	m, x, mu, logVar := toyProblem(2, Tanh, true)
+	squashed := m
+	squashed.Decoder = append([]Layer(nil), m.Decoder...)
+	squashed.Decoder[2].Act = Tanh
+	noDecoder := m
+	noDecoder.Decoder = nil
+	narrow := m
+	narrow.Decoder = m.Decoder[1:]
+	badUp := m
+	badUp.Upper = []Stochastic{{Up: m.Upper[1].Up, Down: m.Upper[0].Down}}
 	for name, err := range map[string]error{
-		"k = 0":         func() error { _, err := Estimate(layers, x, mu, logVar, Options{K: 0}); return err }(),
-		"short x":       func() error { _, err := Estimate(layers, x[1:], mu, logVar, Options{K: 1}); return err }(),
-		"squashed out":  func() error { _, err := Estimate(bad, x, mu, logVar, Options{K: 1}); return err }(),
-		"no layers":     func() error { _, err := Estimate(nil, x, mu, logVar, Options{K: 1}); return err }(),
-		"widths differ": func() error { _, err := Estimate(layers[1:], x, mu, logVar, Options{K: 1}); return err }(),
+		"k = 0":         func() error { _, err := Estimate(m, x, mu, logVar, Options{K: 0}); return err }(),
+		"short x":       func() error { _, err := Estimate(m, x[1:], mu, logVar, Options{K: 1}); return err }(),
+		"squashed out":  func() error { _, err := Estimate(squashed, x, mu, logVar, Options{K: 1}); return err }(),
+		"no layers":     func() error { _, err := Estimate(noDecoder, x, mu, logVar, Options{K: 1}); return err }(),
+		"widths differ": func() error { _, err := Estimate(narrow, x, mu, logVar, Options{K: 1}); return err }(),
+		"q of z2 wrong": func() error { _, err := Estimate(badUp, x, mu, logVar, Options{K: 1}); return err }(),
 	} {
 		if err == nil {
 			t.Errorf("%s accepted", name)
