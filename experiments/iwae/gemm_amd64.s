@@ -4,18 +4,23 @@
 // lie lda floats apart, B is a packed panel (row p holds its NR columns at
 // b[p*NR:]), and C's rows lie ldc floats apart. See gemm_amd64.go.
 
+// GEMM_ARGS loads the arguments: CX k, SI a, DX lda in bytes, DI b, R10 bias,
+// R8 c, R9 ldc in bytes, R12 3·lda in bytes.
+#define GEMM_ARGS \
+	MOVQ k+0(FP), CX; \
+	MOVQ a+8(FP), SI; \
+	MOVQ lda+16(FP), DX; \
+	SHLQ $2, DX; \
+	MOVQ b+24(FP), DI; \
+	MOVQ bias+32(FP), R10; \
+	MOVQ c+40(FP), R8; \
+	MOVQ ldc+48(FP), R9; \
+	SHLQ $2, R9; \
+	LEAQ (DX)(DX*2), R12
+
 // func gemm8x32AVX512(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int)
 TEXT ·gemm8x32AVX512(SB), NOSPLIT, $0-56
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), DX
-	SHLQ $2, DX
-	MOVQ b+24(FP), DI
-	MOVQ bias+32(FP), R10
-	MOVQ c+40(FP), R8
-	MOVQ ldc+48(FP), R9
-	SHLQ $2, R9
-	LEAQ (DX)(DX*2), R12
+	GEMM_ARGS
 	LEAQ (SI)(DX*4), R11
 	VMOVUPS (R10), Z0
 	VMOVUPS 64(R10), Z1
@@ -96,16 +101,7 @@ store512:
 
 // func gemm6x16AVX2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int)
 TEXT ·gemm6x16AVX2(SB), NOSPLIT, $0-56
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), DX
-	SHLQ $2, DX
-	MOVQ b+24(FP), DI
-	MOVQ bias+32(FP), R10
-	MOVQ c+40(FP), R8
-	MOVQ ldc+48(FP), R9
-	SHLQ $2, R9
-	LEAQ (DX)(DX*2), R12
+	GEMM_ARGS
 	LEAQ (SI)(R12*1), R11
 	VMOVUPS (R10), Y0
 	VMOVUPS 32(R10), Y1
@@ -172,16 +168,7 @@ store256:
 // The half-width panel (16 columns) of gemm8x32AVX512, for widths that are
 // not a multiple of 32.
 TEXT ·gemm8x16AVX512(SB), NOSPLIT, $0-56
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), DX
-	SHLQ $2, DX
-	MOVQ b+24(FP), DI
-	MOVQ bias+32(FP), R10
-	MOVQ c+40(FP), R8
-	MOVQ ldc+48(FP), R9
-	SHLQ $2, R9
-	LEAQ (DX)(DX*2), R12
+	GEMM_ARGS
 	LEAQ (SI)(DX*4), R11
 	VMOVUPS (R10), Z0
 	VMOVAPS Z0, Z1
@@ -230,16 +217,7 @@ store512h:
 // func gemm6x8AVX2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int)
 // The half-width panel (8 columns) of gemm6x16AVX2.
 TEXT ·gemm6x8AVX2(SB), NOSPLIT, $0-56
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), DX
-	SHLQ $2, DX
-	MOVQ b+24(FP), DI
-	MOVQ bias+32(FP), R10
-	MOVQ c+40(FP), R8
-	MOVQ ldc+48(FP), R9
-	SHLQ $2, R9
-	LEAQ (DX)(DX*2), R12
+	GEMM_ARGS
 	LEAQ (SI)(R12*1), R11
 	VMOVUPS (R10), Y0
 	VMOVAPS Y0, Y1
