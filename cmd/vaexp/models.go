@@ -46,6 +46,9 @@ func describeModel(c *cobra.Command, name string) error {
 	if tr.Epsilon > 0 {
 		fmt.Fprintf(w, ", epsilon %g", tr.Epsilon)
 	}
+	if tr.LRSchedule != "" && tr.LRSchedule != "constant" {
+		fmt.Fprintf(w, ", learning-rate schedule %s", tr.LRSchedule)
+	}
 	if tr.AuxSteps > 1 {
 		fmt.Fprintf(w, ", %d discriminator updates per generator update", tr.AuxSteps)
 	}
