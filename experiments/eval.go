@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/vaexp/vaexp/experiments/iwae"
 	"github.com/vaexp/vaexp/vae"
 )
 
@@ -61,28 +62,42 @@ func (e *evaluator) evaluate(set *exampleSet, batchSize int, stream string) (map
 }
 
 // logLikelihood returns the mean k-sample IWAE estimate of log p(x) over the
-// set, or ok=false when the family has no importance sampler.
-func (e *evaluator) logLikelihood(set *exampleSet, k, batchSize int, stream string) (ll float64, ok bool, err error) {
+// set and how it was computed: "fused-<kernel>" (experiments/iwae) for
+// families that describe their MLP decoder, "graph" for the others, "" when
+// the family has no importance sampler.
+func (e *evaluator) logLikelihood(set *exampleSet, k, batchSize int, stream string) (ll float64, path string, err error) {
 	est, ok := e.m.(vae.LikelihoodEstimator)
 	if !ok {
-		return 0, false, nil
+		return 0, "", nil
 	}
+	// Keep k·batch decodes (frames, for sequences) per call near 20k so memory
+	// stays bounded for large k (the fused path binarizes in the same batches,
+	// to score the same pixels).
+	bs := max(1, min(batchSize, 20000/(k*max(1, set.shape.Frames))))
+	if layers, fast, ok := e.iwaeLayers(); ok {
+		ll, err := e.fusedLogLikelihood(fast, layers, set, k, bs, stream)
+		return ll, "fused-" + iwae.Kernel(), err
+	}
+	ll, err = e.graphLogLikelihood(est, set, k, bs, stream)
+	return ll, "graph", err
+}
+
+// graphLogLikelihood is the estimate by the family's own graph, in batches
+// of bs examples.
+func (e *evaluator) graphLogLikelihood(est vae.LikelihoodEstimator, set *exampleSet, k, bs int, stream string) (float64, error) {
 	exec, err := model.NewExec(e.backend, e.store, func(scope *model.Scope, x, y *graph.Node) *graph.Node {
 		scope.SetTraining(x.Graph(), false)
 		return est.LogLikelihood(scope.At(modelScope), vae.Batch{X: x, Labels: y}, k)
 	})
 	if err != nil {
-		return 0, true, err
+		return 0, err
 	}
 	defer exec.Finalize()
-	// Keep k·batch decoded images (frames, for sequences) per call near 20k
-	// so memory stays bounded for large k.
-	bs := max(1, min(batchSize, 20000/(k*max(1, set.shape.Frames))))
 	sums, count, err := e.sumOver(exec, set, bs, stream)
 	if err != nil {
-		return 0, true, err
+		return 0, err
 	}
-	return sums[0] / float64(count), true, nil
+	return sums[0] / float64(count), nil
 }
 
 // sumOver runs exec over the set and sums each per-example output.

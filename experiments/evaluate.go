@@ -236,6 +236,11 @@ func (t *Trained) evaluate(opts EvalOptions) ([]eval.Value, error) {
 		}
 		out = append(out, eval.Value{Name: "active_units", Value: float64(active), Version: eval.ActiveUnitsVersion,
 			Settings: base("n", fmt.Sprint(ex.Len()), "threshold", fmt.Sprint(eval.ActiveUnitThreshold))})
+		layers, err := t.activeUnitsPerLayer(ex, base("n", fmt.Sprint(ex.Len()), "threshold", fmt.Sprint(eval.ActiveUnitThreshold)))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, layers...)
 	}
 	if slices.Contains(opts.Metrics, "kl") {
 		say("kl: posteriors of %d %s examples", ex.Len(), opts.Split)
@@ -262,16 +267,17 @@ func (t *Trained) evaluate(opts EvalOptions) ([]eval.Value, error) {
 		}
 		say("nll: %d-sample IWAE estimate over %d %s examples", opts.IWAEK, set.len(), opts.Split)
 		var ll float64
+		var path string
 		err = catch(func() error {
 			var err error
-			ll, _, err = newEvaluator(t.Backend, t.Store, t.Model).logLikelihood(set, opts.IWAEK, t.Spec.Eval.BatchSize, "iwae-"+opts.Split)
+			ll, path, err = newEvaluator(t.Backend, t.Store, t.Model).logLikelihood(set, opts.IWAEK, t.Spec.Eval.BatchSize, "iwae-"+opts.Split)
 			return err
 		})
 		if err != nil {
 			return nil, fmt.Errorf("nll: %w", err)
 		}
 		out = append(out, eval.Value{Name: "nll", Value: -ll, Version: "iwae-nll/v1",
-			Settings: base("n", fmt.Sprint(set.len()), "k", fmt.Sprint(opts.IWAEK))})
+			Settings: base("n", fmt.Sprint(set.len()), "k", fmt.Sprint(opts.IWAEK), "path", path)})
 	}
 	return out, nil
 }

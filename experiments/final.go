@@ -52,14 +52,14 @@ func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res
 	r.logf("test: %s", formatTerms(test))
 	if spec.Eval.IWAEK > 0 {
 		r.logf("test: estimating the log-likelihood with %d importance samples per example on %d examples", spec.Eval.IWAEK, r.test.len())
-		ll, ok, err := eval.logLikelihood(r.test, spec.Eval.IWAEK, spec.Eval.BatchSize, "binarize-test")
+		ll, path, err := eval.logLikelihood(r.test, spec.Eval.IWAEK, spec.Eval.BatchSize, "binarize-test")
 		if eval.ctx != nil && eval.ctx.Err() != nil {
 			return interrupted(eval.ctx.Err())
 		}
 		if err != nil {
 			return err
 		}
-		if ok {
+		if path != "" {
 			res.Metrics["test/iwae_nll"] = -ll
 		}
 	}

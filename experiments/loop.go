@@ -49,6 +49,7 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 	steps := newStepper(r.backend, store, m, spec.Family, spec.Training(r.cfg))
 
 	sched := r.sched
+	steps.setEpochLength(sched.stepsPerEpoch)
 	total := spec.Train.Steps
 	if total <= 0 {
 		total = spec.Train.Epochs * sched.stepsPerEpoch

@@ -2,8 +2,10 @@ package experiments
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
@@ -25,10 +27,44 @@ type familyOptimizer struct {
 	// k−1 discriminator-only steps of a schedule with AuxSteps = k); the
 	// global step still counts them.
 	auxOnly bool
+	// schedule sets the main learning rate from the global step (nil: constant).
+	schedule *lrSchedule
+}
+
+// lrSchedule is a [variants.Training] learning-rate schedule inside the
+// training graph: the rate is a function of the global step, so a resumed
+// run continues on it where it stopped.
+type lrSchedule struct {
+	name          string
+	base          float64
+	stepsPerEpoch int
+}
+
+// apply sets the main Adam's learning-rate variable (created here with the
+// base rate if the Adam has not made it yet) to the schedule's value at the
+// step being taken.
+func (s *lrSchedule) apply(scope *model.Scope, g *graph.Graph, dtype dtypes.DType) {
+	if s == nil || s.name == "" || s.name == "constant" {
+		return
+	}
+	if s.name != "burda2016" {
+		panic(fmt.Sprintf("learning-rate schedule %q: unknown (the family's Training should reject it)", s.name))
+	}
+	// Stage i = the number of stage starts (3^j − 1)/2 epochs (j ≥ 1) already
+	// reached: integer comparisons on the step, exact at every boundary.
+	step := optimizer.GetGlobalStepVar(scope).NodeValue(g) // steps taken before this one
+	stage := graph.ScalarZero(g, dtype)
+	for start, length := int64(1), int64(3); start < 1<<40/int64(max(s.stepsPerEpoch, 1)); start, length = start+length, length*3 {
+		reached := graph.GreaterOrEqual(step, graph.Scalar(g, step.DType(), start*int64(s.stepsPerEpoch)))
+		stage = graph.Add(stage, graph.ConvertDType(reached, dtype))
+	}
+	lr := graph.MulScalar(graph.Exp(graph.MulScalar(stage, -math.Ln10/7)), s.base)
+	optimizer.LearningRateVar(scope, dtype, s.base).SetNodeValue(lr)
 }
 
 // UpdateGraph implements optimizer.Interface.
 func (o *familyOptimizer) UpdateGraph(scope *model.Scope, g *graph.Graph, loss *graph.Node) {
+	o.schedule.apply(scope, g, loss.DType())
 	auxs := o.aux(g)
 	if len(auxs) == 0 {
 		if o.auxOnly {

@@ -127,3 +127,67 @@ func TestAuxSteps(t *testing.T) {
 		}
 	}
 }
+
+// slopeToy's only term is 1e-4·w, so Adam sees the constant gradient
+// g = 1e-4 and moves w by lr·g/(|g| + ε) each step: lr/2 with ε = 1e-4,
+// ≈ lr with GoMLX's default ε = 1e-7.
+type slopeToy struct{}
+
+func (slopeToy) Loss(scope *model.Scope, b vae.Batch) vae.Loss {
+	w := scope.VariableWithValue("w", float32(0)).NodeValue(b.X.Graph())
+	return vae.Loss{Terms: []vae.Term{{Name: "slope", Value: graph.MulScalar(w, 1e-4), Weight: 1}}}
+}
+
+func (slopeToy) Generate(_ *model.Scope, g *graph.Graph, n int, _ *graph.Node) *graph.Node {
+	return graph.Zeros(g, shapes.Make(dtypes.Float32, n, 28, 28, 1))
+}
+
+// TestAdamEpsilonAndSchedule checks the Training's ε and learning-rate
+// schedule against Adam's closed form on slopeToy, over 10 steps of 2 per
+// epoch: stages 0 (epoch 0), 1 (epochs 1–3) and 2 (epoch 4) of burda2016.
+func TestAdamEpsilonAndSchedule(t *testing.T) {
+	for _, c := range []struct {
+		schedule string
+		eps      float64
+	}{{"", 0}, {"constant", 1e-4}, {"burda2016", 1e-4}, {"burda2016", 0}} {
+		store := model.NewStore()
+		tr := variants.Training{LR: 0.1, Beta1: 0.9, Beta2: 0.999, Epsilon: c.eps, LRSchedule: c.schedule, AuxSteps: 1}
+		steps := newStepper(gobackend.GetBackend(), store, slopeToy{}, "toy", tr)
+		steps.setEpochLength(2)
+		want, lr := 0.0, 0.0
+		for i := range 10 {
+			out, err := steps.trainStep(i, train.Batch{Inputs: []*tensors.Tensor{
+				tensors.FromFlatDataAndDimensions(make([]float32, 28*28), 1, 28, 28, 1),
+				tensors.FromFlatDataAndDimensions([]int32{0}, 1),
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range out {
+				_ = o.FinalizeAll()
+			}
+			lr = tr.LR * variants.LRFactor(c.schedule, i/2)
+			eps := c.eps
+			if eps == 0 {
+				eps = 1e-7
+			}
+			want -= lr * 1e-4 / (1e-4 + eps)
+		}
+		got := float64(tensors.ToScalar[float32](store.GetVariable("/model/w").MustValue()))
+		if math.Abs(got-want) > 1e-4*math.Abs(want) {
+			t.Errorf("schedule %q, ε %g: w = %.6f after 10 steps, want %.6f", c.schedule, c.eps, got, want)
+		}
+		gotLR := float64(tensors.ToScalar[float32](optimizer.LearningRateVar(store.RootScope(), dtypes.Float32, 0).MustValue()))
+		if math.Abs(gotLR-lr) > 1e-6*lr {
+			t.Errorf("schedule %q: learning rate %g at step 10, want %g", c.schedule, gotLR, lr)
+		}
+	}
+	if got, want := variants.LRFactor("burda2016", 3279), math.Pow(10, -1); math.Abs(got-want) > 1e-12 {
+		t.Errorf("burda2016 factor at the paper's last epoch: %g, want %g (stage 7)", got, want)
+	}
+	for epoch, stage := range map[int]int{0: 0, 1: 1, 3: 1, 4: 2, 12: 2, 13: 3, 39: 3, 40: 4, 120: 4, 121: 5, 363: 5, 364: 6, 1092: 6, 1093: 7, 3279: 7} {
+		if got := variants.Burda2016Stage(epoch); got != stage {
+			t.Errorf("Burda2016Stage(%d) = %d, want %d", epoch, got, stage)
+		}
+	}
+}

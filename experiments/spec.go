@@ -78,6 +78,12 @@ type TrainSpec struct {
 	// family's (0.9 and 0.999, or 0.5 and 0.999 for the GANs).
 	Beta1 float64 `yaml:"beta1"`
 	Beta2 float64 `yaml:"beta2"`
+	// AdamEps is the main Adam's ε; 0 takes the family's (GoMLX's 1e-7
+	// unless the family declares one, e.g. 1e-4 for iwae).
+	AdamEps float64 `yaml:"adam_eps"`
+	// LRSchedule is the main learning rate's schedule over the epochs,
+	// "constant" or "burda2016" (see variants.Training); empty takes the family's.
+	LRSchedule string `yaml:"lr_schedule"`
 	// CheckpointEvery saves a checkpoint every this many steps (0: at each epoch end only).
 	CheckpointEvery int `yaml:"checkpoint_every"`
 	// LogEvery records the training terms every this many steps (default 1).
@@ -164,7 +170,7 @@ func (s *Spec) DataInfo(desc data.Description) vae.Data {
 }
 
 // Training is the family's declared training with the spec's overrides
-// (train.lr, train.beta1, train.beta2) applied.
+// (train.lr, train.beta1, train.beta2, train.adam_eps, train.lr_schedule) applied.
 func (s *Spec) Training(cfg variants.Config) variants.Training {
 	t := cfg.Training()
 	if s.Train.LR != 0 {
@@ -175,6 +181,12 @@ func (s *Spec) Training(cfg variants.Config) variants.Training {
 	}
 	if s.Train.Beta2 != 0 {
 		t.Beta2 = s.Train.Beta2
+	}
+	if s.Train.AdamEps != 0 {
+		t.Epsilon = s.Train.AdamEps
+	}
+	if s.Train.LRSchedule != "" {
+		t.LRSchedule = s.Train.LRSchedule
 	}
 	return t
 }
@@ -248,6 +260,12 @@ func (s *Spec) Values(cfg variants.Config) map[string]any {
 	if cfg != nil {
 		t := s.Training(cfg)
 		out["train.lr"], out["train.beta1"], out["train.beta2"] = t.LR, t.Beta1, t.Beta2
+		if t.Epsilon > 0 {
+			out["train.adam_eps"] = t.Epsilon
+		}
+		if t.LRSchedule != "" {
+			out["train.lr_schedule"] = t.LRSchedule
+		}
 		for k, v := range variants.Values(cfg) {
 			out[k] = v
 		}

@@ -28,7 +28,14 @@ type stepper struct {
 	auxSteps       int
 	// names is filled with the outputs' names when the first training graph is built.
 	names *[]string
+	// schedule is the main learning rate's schedule; its epoch length is set
+	// (setEpochLength) before the first step builds the graph.
+	schedule *lrSchedule
 }
+
+// setEpochLength tells the learning-rate schedule how many steps an epoch has;
+// call it before the first step.
+func (s *stepper) setEpochLength(steps int) { s.schedule.stepsPerEpoch = steps }
 
 // trainStep runs global step `step` (0-based) on batch and returns the
 // trainer's outputs (see readTerms).
@@ -83,10 +90,14 @@ func newStepper(backend compute.Backend, store *model.Store, m vae.Model, family
 		termMetrics[i] = metric.NewBaseMetric(fmt.Sprintf("term%d", i), fmt.Sprintf("t%d", i), "term",
 			func(_ *model.Scope, _, predictions []*graph.Node) *graph.Node { return predictions[i] }, nil)
 	}
-	main := optimizer.Adam().LearningRate(tr.LR).Betas(tr.Beta1, tr.Beta2).Done()
-	s := &stepper{auxSteps: tr.AuxSteps, names: names}
+	adam := optimizer.Adam().LearningRate(tr.LR).Betas(tr.Beta1, tr.Beta2)
+	if tr.Epsilon > 0 {
+		adam = adam.Epsilon(tr.Epsilon)
+	}
+	main := adam.Done()
+	s := &stepper{auxSteps: tr.AuxSteps, names: names, schedule: &lrSchedule{name: tr.LRSchedule, base: tr.LR, stepsPerEpoch: 1}}
 	s.joint = train.NewTrainer(backend, store, modelFn, nil,
-		&familyOptimizer{main: main, modelScope: "/" + modelScope, aux: auxOf}, termMetrics, nil)
+		&familyOptimizer{main: main, modelScope: "/" + modelScope, aux: auxOf, schedule: s.schedule}, termMetrics, nil)
 	if tr.AuxSteps > 1 {
 		s.auxOnly = train.NewTrainer(backend, store, modelFn, nil,
 			&familyOptimizer{main: main, modelScope: "/" + modelScope, aux: auxOf, auxOnly: true}, termMetrics, nil)

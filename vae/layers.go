@@ -98,11 +98,20 @@ func initializers(scope *model.Scope, init Init, fanIn int) (weights, biases mod
 // MLP applies Dense layers of the given hidden widths with ReLU between them
 // and a final linear Dense of width out, under scope's "layer_<i>" sub-scopes.
 func MLP(scope *model.Scope, x *graph.Node, hidden []int, out int, init Init) *graph.Node {
+	return MLPAct(scope, x, hidden, out, init, activation.TypeRelu)
+}
+
+// MLPAct is [MLP] with the hidden layers' activation act (e.g. tanh, as in
+// Burda et al. 2015) instead of ReLU.
+func MLPAct(scope *model.Scope, x *graph.Node, hidden []int, out int, init Init, act activation.Type) *graph.Node {
 	for i, h := range hidden {
-		x = DenseAct(scope.At("layer_%d", i), x, h, init, activation.TypeRelu)
+		x = DenseAct(scope.At("layer_%d", i), x, h, init, act)
 	}
 	return Dense(scope.At("layer_%d", len(hidden)), x, out, init)
 }
+
+// Activations maps the activation names a family accepts to GoMLX's types.
+var Activations = map[string]activation.Type{"relu": activation.TypeRelu, "tanh": activation.TypeTanh}
 
 // Flatten reshapes [B, ...] to [B, prod(...)].
 func Flatten(x *graph.Node) *graph.Node {

@@ -2,6 +2,7 @@ package vae
 
 import (
 	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
 )
 
@@ -161,6 +162,15 @@ type Encoder interface {
 	Encode(scope *model.Scope, b Batch) *graph.Node
 }
 
+// LayeredEncoder is implemented by families with several stochastic layers
+// (ladder VAE, hierarchical IWAE): EncodeLayers returns each layer's code,
+// z1 (the one the decoder reads) first, [B, dᵢ] each — the posterior means,
+// each layer's given the means of the layers it is conditioned on — so that
+// active units can be counted per layer.
+type LayeredEncoder interface {
+	EncodeLayers(scope *model.Scope, b Batch) []*graph.Node
+}
+
 // PosteriorEncoder is implemented by families with a diagonal Gaussian
 // posterior: q(z|x) itself, not only its mean (per-dimension KL, active units).
 type PosteriorEncoder interface {
@@ -178,6 +188,42 @@ type Reconstructor interface {
 // log p(x) per example ([B], nats), the IWAE bound of Burda et al. (2015).
 type LikelihoodEstimator interface {
 	LogLikelihood(scope *model.Scope, b Batch, k int) *graph.Node
+}
+
+// BernoulliMLP is implemented by families whose likelihood estimate can run
+// as one fused CPU computation (package experiments/iwae) instead of a graph:
+// diagonal Gaussian conditionals given by MLPs of [Dense] layers, inference
+// bottom-up (q(z1 | x), then q(zᵢ₊₁ | zᵢ)), an N(0, I) prior on the top
+// layer, and p(x | z1) an MLP whose last output is the logits of Bernoulli
+// pixels. MLPLayers describes those networks; ok is false when the
+// configuration is not of that form (a conv decoder, a Gaussian likelihood).
+// BottomPosterior is q(z1 | x).
+type BernoulliMLP interface {
+	LikelihoodEstimator
+	MLPLayers() (layers MLPModel, ok bool)
+	BottomPosterior(scope *model.Scope, b Batch) Gaussian
+}
+
+// MLPModel names the networks of a [BernoulliMLP] family.
+type MLPModel struct {
+	// Decoder is p(x | z1), first layer to last (the logits).
+	Decoder []DenseLayer
+	// Upper lists the stochastic layers above z1, z2 first: Up computes
+	// q(zᵢ₊₁ | zᵢ) and Down p(zᵢ | zᵢ₊₁), each as [means, log-variances].
+	Upper []UpperLayer
+}
+
+// UpperLayer is one stochastic layer above z1 of an [MLPModel].
+type UpperLayer struct {
+	Up, Down []DenseLayer
+}
+
+// DenseLayer names one [Dense] layer of a network: its scope relative to the
+// model's scope (holding "weights" [out, in] and "biases" [out]) and the
+// activation applied to its output (activation.TypeNone for the last).
+type DenseLayer struct {
+	Scope      string
+	Activation activation.Type
 }
 
 // Decoder is implemented by families that decode given codes: pixel means of

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/vaexp/vaexp/vae"
@@ -18,11 +19,12 @@ type Base struct {
 	ConvWidths []int  `param:"conv_widths" range:"two widths >= 1" help:"channels of the conv architecture's two stages (full/2 and full/4 resolution)"`
 	Init       string `param:"init" range:"pytorch|he" help:"weight initialization: pytorch = U(±1/√fan_in) (nn.Linear's default), he = N(0, 2/fan_in) with zero biases"`
 	Likelihood string `param:"likelihood" range:"bernoulli|gaussian" help:"p(x|z): bernoulli on grey levels (summed BCE), or gaussian with a learned shared variance"`
+	Activation string `param:"activation" range:"relu|tanh" help:"activation of the MLP hidden layers (the conv architecture's convolutions keep relu)"`
 }
 
 // defaultBase is the reference MNIST VAE: 784-400-20-400-784.
 func defaultBase() Base {
-	return Base{LatentDim: 20, Hidden: []int{400}, Arch: "mlp", ConvWidths: []int{32, 64}, Init: string(vae.InitPyTorch), Likelihood: "bernoulli"}
+	return Base{LatentDim: 20, Hidden: []int{400}, Arch: "mlp", ConvWidths: []int{32, 64}, Init: string(vae.InitPyTorch), Likelihood: "bernoulli", Activation: "relu"}
 }
 
 // Validate checks the shared hyperparameters.
@@ -32,6 +34,9 @@ func (b *Base) Validate(d vae.Data) error {
 	}
 	if err := validateNets(b.Hidden, b.Arch, b.ConvWidths, b.Init, d); err != nil {
 		return err
+	}
+	if _, ok := vae.Activations[b.Activation]; !ok {
+		return fmt.Errorf("activation=%q: must be relu or tanh", b.Activation)
 	}
 	if b.Likelihood != "bernoulli" && b.Likelihood != "gaussian" {
 		return fmt.Errorf("likelihood=%q: must be bernoulli or gaussian", b.Likelihood)
@@ -102,7 +107,7 @@ func (n networks) encode(scope *model.Scope, x, cond *graph.Node, out int) *grap
 	if cond != nil {
 		h = graph.Concatenate([]*graph.Node{h, cond}, -1)
 	}
-	return vae.MLP(scope, h, n.Hidden, out, vae.Init(n.Init))
+	return vae.MLPAct(scope, h, n.Hidden, out, vae.Init(n.Init), n.act())
 }
 
 // decode maps codes ([B, L]) and an optional conditioning vector to logits or
@@ -119,9 +124,33 @@ func (n networks) decode(scope *model.Scope, z, cond *graph.Node) *graph.Node {
 	for i, h := range n.Hidden {
 		hidden[len(hidden)-1-i] = h
 	}
-	out := vae.MLP(scope, z, hidden, n.shape.Size(), vae.Init(n.Init))
+	out := vae.MLPAct(scope, z, hidden, n.shape.Size(), vae.Init(n.Init), n.act())
 	return graph.Reshape(out, -1, n.shape.Height, n.shape.Width, n.shape.Channels)
 }
+
+// decoderLayers describes the MLP decoder for the fused likelihood estimate
+// (vae.BernoulliMLP); ok is false for the conv architecture or a Gaussian
+// likelihood.
+func (n networks) decoderLayers() (layers []vae.DenseLayer, ok bool) {
+	if n.Arch != "mlp" || n.Likelihood != "bernoulli" {
+		return nil, false
+	}
+	return mlpLayers("decoder", len(n.Hidden), n.act()), true
+}
+
+// mlpLayers names the layers vae.MLPAct builds under scope with that many
+// hidden layers.
+func mlpLayers(scope string, hidden int, act activation.Type) []vae.DenseLayer {
+	out := make([]vae.DenseLayer, hidden+1)
+	for i := range out {
+		out[i] = vae.DenseLayer{Scope: fmt.Sprintf("%s/layer_%d", scope, i), Activation: act}
+	}
+	out[hidden].Activation = activation.TypeNone
+	return out
+}
+
+// act is the MLP hidden layers' activation.
+func (n networks) act() activation.Type { return vae.Activations[n.Activation] }
 
 // conv is the convolutional encoder/decoder pair of the conv architecture.
 func (n networks) conv() vae.ConvNet {

@@ -7,6 +7,7 @@ import (
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/layers/activation"
+	"github.com/gomlx/gomlx/ml/layers/norm"
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/vaexp/vaexp/vae"
@@ -42,6 +43,7 @@ type LadderConfig struct {
 	LadderHidden int     `param:"ladder_hidden" range:">= 1" help:"width of the deterministic layer between consecutive stochastic layers, bottom-up and top-down"`
 	WarmupSteps  int     `param:"warmup_steps" range:">= 0" help:"steps over which the KL weight rises linearly from 0 to 1 (0: weight 1 from the start)"`
 	FreeBits     float64 `param:"free_bits" range:">= 0" help:"λ in nats per layer: the optimized KL of each layer is max(batch-mean KL, λ); 0 disables"`
+	BatchNorm    bool    `param:"batch_norm" range:"true|false" help:"batch normalization before each ReLU of the ladder's deterministic layers, bottom-up and top-down (Sønderby et al. normalize every deterministic layer)"`
 }
 
 // defaultLadderConfig is the paper's MNIST ladder cut to two stochastic
@@ -111,22 +113,34 @@ func (m *LadderVAE) dims() []int { return append([]int{m.LatentDim}, m.cfg.Upper
 func (m *LadderVAE) bottomUp(scope *model.Scope, x *graph.Node) []vae.Gaussian {
 	init := vae.Init(m.Init)
 	s := scope.At("bottom_up")
-	h := activation.Relu(m.encode(scope, x, nil, m.cfg.LadderHidden))
+	h := activation.Relu(m.normalize(s.At("layer_1"), m.encode(scope, x, nil, m.cfg.LadderHidden)))
 	var out []vae.Gaussian
 	for i, d := range m.dims() {
 		if i > 0 {
-			h = activation.Relu(vae.Dense(s.At("layer_%d", i+1), h, m.cfg.LadderHidden, init))
+			l := s.At("layer_%d", i+1)
+			h = activation.Relu(m.normalize(l, vae.Dense(l, h, m.cfg.LadderHidden, init)))
 		}
 		out = append(out, vae.GaussianFromParams(vae.Dense(s.At("head_%d", i+1), h, 2*d, init)))
 	}
 	return out
 }
 
+// normalize batch-normalizes a deterministic layer's pre-activations when
+// batch_norm is set (under scope/batch_normalization; in evaluation graphs
+// with the running averages); otherwise it returns them unchanged.
+func (m *LadderVAE) normalize(scope *model.Scope, x *graph.Node) *graph.Node {
+	if !m.cfg.BatchNorm {
+		return x
+	}
+	return norm.BatchNorm(scope, x, -1).UseBackendInference(false).Done() // the Go backend has no BatchNorm ops
+}
+
 // prior is the generative conditional p(zᵢ | zᵢ₊₁) for layer i (1-based, < L).
 func (m *LadderVAE) prior(scope *model.Scope, i int, above *graph.Node) vae.Gaussian {
 	init := vae.Init(m.Init)
+	l := scope.At("top_down").At("layer_%d", i)
+	h := activation.Relu(m.normalize(l, vae.Dense(l, above, m.cfg.LadderHidden, init)))
 	s := scope.At("top_down")
-	h := activation.Relu(vae.Dense(s.At("layer_%d", i), above, m.cfg.LadderHidden, init))
 	return vae.GaussianFromParams(vae.Dense(s.At("head_%d", i), h, 2*m.dims()[i-1], init))
 }
 
@@ -216,8 +230,13 @@ func (m *LadderVAE) Reconstruct(scope *model.Scope, b vae.Batch) *graph.Node {
 
 // Encode returns z1's posterior mean, the top-down pass following the means, [B, latent_dim].
 func (m *LadderVAE) Encode(scope *model.Scope, b vae.Batch) *graph.Node {
-	pass := m.topDown(scope, m.bottomUp(scope, b.X), func(q vae.Gaussian) *graph.Node { return q.Mean })
-	return pass.z[0]
+	return m.EncodeLayers(scope, b)[0]
+}
+
+// EncodeLayers returns every layer's posterior mean, z1 first, the top-down
+// pass following the means (for active units per layer).
+func (m *LadderVAE) EncodeLayers(scope *model.Scope, b vae.Batch) []*graph.Node {
+	return m.topDown(scope, m.bottomUp(scope, b.X), func(q vae.Gaussian) *graph.Node { return q.Mean }).z
 }
 
 // LogLikelihood is the k-sample IWAE estimate of log p(x) for the hierarchy:

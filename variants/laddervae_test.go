@@ -171,3 +171,69 @@ func TestLadderRejectsBadParams(t *testing.T) {
 func TestLadderLong(t *testing.T) {
 	trainFull(t, "ladder-vae", nil, 10, func(s *experiments.Spec) { s.Eval.IWAEK = 100 })
 }
+
+// TestLadderBatchNorm checks that batch_norm engages: a training graph
+// normalizes with the batch's statistics and an evaluation graph with the
+// running averages (still at their initial 0 and 1), so the same untrained
+// weights give different terms; both are finite, and NELBO = recon + Σ KL.
+func TestLadderBatchNorm(t *testing.T) {
+	params := map[string]any{"batch_norm": true, "warmup_steps": 0}
+	requireOutputs(t, "ladder-vae", params, 16)
+	train := trainingLossOnBatch(t, "ladder-vae", params, 1, 32)
+	eval := lossOnBatch(t, "ladder-vae", params, 1, 32)
+	if train["recon"] == eval["recon"] {
+		t.Errorf("recon %.4f in training and evaluation graphs: batch normalization did nothing", train["recon"])
+	}
+	for _, got := range []map[string]float64{train, eval} {
+		if math.Abs(got["nelbo"]-(got["recon"]+got["kl1"]+got["kl2"])) > 1e-4*got["nelbo"] {
+			t.Errorf("nelbo %.4f != recon + kl1 + kl2 (%v)", got["nelbo"], got)
+		}
+	}
+	plain := lossOnBatch(t, "ladder-vae", map[string]any{"warmup_steps": 0}, 1, 32)
+	if plain["recon"] == train["recon"] {
+		t.Errorf("batch_norm=true gives the same recon as false: %v", plain["recon"])
+	}
+}
+
+// TestLayeredEncoders checks EncodeLayers of the hierarchical families: one
+// code per stochastic layer, [B, dᵢ], z1 the one Encode returns.
+func TestLayeredEncoders(t *testing.T) {
+	for _, c := range []struct {
+		family string
+		params map[string]any
+		dims   []int
+	}{
+		{"ladder-vae", map[string]any{"upper_latent_dims": "16,8", "latent_dim": 20}, []int{20, 16, 8}},
+		{"iwae", twoLayers, []int{100, 50}},
+	} {
+		m, _, err := variants.New(c.family, c.params, mnistData)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store := model.NewStore()
+		_ = store.SetRNGStateFromSeed(1)
+		x, y := mnistBatch(t, 8)
+		outs, err := model.CallOnceN(gobackend.GetBackend(), store, func(scope *model.Scope, x, y *graph.Node) []*graph.Node {
+			b := vae.Batch{X: x, Labels: y}
+			ms := scope.At("model")
+			return append(m.(vae.LayeredEncoder).EncodeLayers(ms, b), m.(vae.Encoder).Encode(ms, b))
+		}, x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(outs) != len(c.dims)+1 {
+			t.Fatalf("%s: %d layers, want %d", c.family, len(outs)-1, len(c.dims))
+		}
+		for i, d := range c.dims {
+			if got := outs[i].Shape().Dimensions; got[0] != 8 || got[1] != d {
+				t.Errorf("%s: layer %d shape %v, want [8 %d]", c.family, i+1, got, d)
+			}
+		}
+		z1, enc := tensors.MustCopyFlatData[float32](outs[0]), tensors.MustCopyFlatData[float32](outs[len(outs)-1])
+		for i := range z1 {
+			if z1[i] != enc[i] {
+				t.Fatalf("%s: EncodeLayers' z1 differs from Encode at %d: %v vs %v", c.family, i, z1[i], enc[i])
+			}
+		}
+	}
+}

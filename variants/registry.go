@@ -8,6 +8,7 @@ package variants
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -35,6 +36,15 @@ type Training struct {
 	// Beta1 and Beta2 are the main Adam's moment decay rates (e.g. 0.5 and
 	// 0.999 for DCGAN); a run's train.beta1/beta2 override them.
 	Beta1, Beta2 float64
+	// Epsilon is the main Adam's ε, added to the denominator's √v̂ (e.g. 1e-4 in
+	// Burda et al. 2015); 0 means GoMLX's default, 1e-7. A run's train.adam_eps
+	// overrides it.
+	Epsilon float64
+	// LRSchedule names how the main learning rate changes over the epochs:
+	// "" or "constant" keeps LR; "burda2016" is Burda et al.'s (2016): LR·10^(−i/7)
+	// during stage i = 0, 1, 2, …, which lasts 3^i epochs (3,280 epochs to
+	// the end of stage 7). A run's train.lr_schedule overrides it.
+	LRSchedule string
 	// AuxSteps is how many updates the auxiliary objectives (discriminators)
 	// get per main update. 1 updates both on every batch, simultaneously; k > 1
 	// spends k−1 batches updating only the auxiliary objectives before each
@@ -61,6 +71,29 @@ type Alarm struct {
 	Meaning string
 }
 
+// LRSchedules lists the learning-rate schedules a [Training] may name.
+var LRSchedules = []string{"constant", "burda2016"}
+
+// LRFactor is the factor of the base learning rate that schedule gives at
+// a 0-based epoch (see [Training].LRSchedule).
+func LRFactor(schedule string, epoch int) float64 {
+	if schedule != "burda2016" {
+		return 1
+	}
+	return math.Pow(10, -float64(Burda2016Stage(epoch))/7)
+}
+
+// Burda2016Stage is the stage i of Burda et al.'s schedule at a 0-based
+// epoch: the stages last 1, 3, 9, … epochs, so stage i starts at epoch
+// (3^i − 1)/2.
+func Burda2016Stage(epoch int) int {
+	i := 0
+	for start, length := 1, 3; epoch >= start; start, length = start+length, length*3 {
+		i++
+	}
+	return i
+}
+
 // DefaultTraining is Adam(1e-3, β = 0.9, 0.999) with every objective updated
 // on every batch: what every VAE family uses.
 var DefaultTraining = Training{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, AuxSteps: 1}
@@ -74,6 +107,10 @@ func (t Training) Validate() error {
 		return fmt.Errorf("beta1 %g: must be in [0, 1) (e.g. 0.9, or 0.5 for GANs)", t.Beta1)
 	case !(t.Beta2 >= 0 && t.Beta2 < 1):
 		return fmt.Errorf("beta2 %g: must be in [0, 1) (e.g. 0.999)", t.Beta2)
+	case !(t.Epsilon >= 0) || math.IsInf(t.Epsilon, 0):
+		return fmt.Errorf("adam epsilon %g: must be >= 0 and finite (e.g. 1e-4; 0 for GoMLX's 1e-7)", t.Epsilon)
+	case !slices.Contains(LRSchedules, t.LRSchedule) && t.LRSchedule != "":
+		return fmt.Errorf("learning-rate schedule %q: use one of %s", t.LRSchedule, strings.Join(LRSchedules, ", "))
 	case t.AuxSteps < 1:
 		return fmt.Errorf("aux steps %d: must be >= 1", t.AuxSteps)
 	}
@@ -113,6 +150,7 @@ var families = []Family{
 	dcganFamily,
 	vrnnFamily,
 	seqVAEFamily,
+	iwaeFamily,
 }
 
 // Architectures lists the network architectures the family offers (the

@@ -70,6 +70,18 @@ func (m *VAE) Encode(scope *model.Scope, b vae.Batch) *graph.Node {
 	return m.posterior(scope, b.X).Mean
 }
 
+// MLPLayers describes the decoder for the fused likelihood estimate
+// (vae.BernoulliMLP): the MLP with Bernoulli pixels.
+func (m *VAE) MLPLayers() (vae.MLPModel, bool) {
+	dec, ok := m.decoderLayers()
+	return vae.MLPModel{Decoder: dec}, ok
+}
+
+// BottomPosterior is q(z | x) (vae.BernoulliMLP).
+func (m *VAE) BottomPosterior(scope *model.Scope, b vae.Batch) vae.Gaussian {
+	return m.posterior(scope, b.X)
+}
+
 // LogLikelihood is the k-sample IWAE estimate of log p(x):
 // log (1/k) Σ p(x|zᵢ) p(zᵢ) / q(zᵢ|x), zᵢ ~ q(z|x).
 func (m *VAE) LogLikelihood(scope *model.Scope, b vae.Batch, k int) *graph.Node {

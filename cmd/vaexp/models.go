@@ -43,6 +43,12 @@ func describeModel(c *cobra.Command, name string) error {
 	fmt.Fprintf(w, "%s: %s\npaper: %s\n", f.Name, f.Summary, f.Paper)
 	tr := f.NewConfig().Training()
 	fmt.Fprintf(w, "training: Adam lr %g, betas %g/%g", tr.LR, tr.Beta1, tr.Beta2)
+	if tr.Epsilon > 0 {
+		fmt.Fprintf(w, ", epsilon %g", tr.Epsilon)
+	}
+	if tr.LRSchedule != "" && tr.LRSchedule != "constant" {
+		fmt.Fprintf(w, ", learning-rate schedule %s", tr.LRSchedule)
+	}
 	if tr.AuxSteps > 1 {
 		fmt.Fprintf(w, ", %d discriminator updates per generator update", tr.AuxSteps)
 	}
