@@ -50,11 +50,10 @@ func (db *DB) RecordEvaluations(id, step int64, evals []Evaluation) (int64, erro
 			return err
 		}
 		if step < 0 {
-			var last sql.NullInt64
-			if err := tx.QueryRow(`SELECT max(step) FROM latest_metrics WHERE run_id = ? AND key NOT LIKE 'eval/%'`, id).Scan(&last); err != nil {
+			var err error
+			if step, err = lastTrainingStep(tx, id); err != nil {
 				return err
 			}
-			step = last.Int64
 		}
 		now := unixNow()
 		for _, e := range evals {
@@ -77,4 +76,12 @@ func (db *DB) RecordEvaluations(id, step int64, evals []Evaluation) (int64, erro
 		return 0, fmt.Errorf("record evaluations of run %d: %w", id, err)
 	}
 	return step, nil
+}
+
+// lastTrainingStep is run id's last recorded step outside evaluation (0 if
+// it has none): where figures and pictures added after the run go.
+func lastTrainingStep(tx *sql.Tx, id int64) (int64, error) {
+	var last sql.NullInt64
+	err := tx.QueryRow(`SELECT max(step) FROM latest_metrics WHERE run_id = ? AND key NOT LIKE 'eval/%'`, id).Scan(&last)
+	return last.Int64, err
 }

@@ -37,3 +37,22 @@ func TestAnomalyCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestLatentCommand draws a run's latent pictures through the CLI.
+func TestLatentCommand(t *testing.T) {
+	e := newEnv(t)
+	e.ok("train", "--model", "cvae", "--limit", "512", "--test-limit", "100", "--batch-size", "64", "--steps", "4", "--samples", "0", "--quiet")
+	out := e.ok("latent", "1", "--steps", "5", "-n", "60")
+	for _, want := range []string{"traversals.png", "interpolations.png", "conditional.png", "latent_pca.png", "stored as artifacts of run 1 and written to"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("latent output lacks %q:\n%s", want, out)
+		}
+	}
+	show := e.ok("runs", "show", "1")
+	if !strings.Contains(show, "traversals.png") {
+		t.Errorf("runs show lists no traversals.png:\n%s", show)
+	}
+	if code := e.run("latent", "1", "--steps", "1"); code != 2 || !strings.Contains(e.stderr, "--steps >= 2") {
+		t.Errorf("latent --steps 1: exit %d, %q", code, e.stderr)
+	}
+}
