@@ -12,7 +12,8 @@
 # same factor grid at 32×32) with the MLP networks (Chen et al. also used an MLP on dSprites).
 # A model whose family is not registered is skipped; a family without an encoder is refused
 # by `vaexp eval`. Every run and score is recorded in $DB, the score's version as its tag, the
-# evaluation's wall time as tag time/eval_disentanglement; the scores end in $RESULTS/disentangle.csv.
+# evaluation's wall time as tag time/eval_disentanglement; the scores end in
+# $RESULTS/disentangle-<data>.csv. A run that has its scores is not evaluated again unless FORCE=1.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd
@@ -25,6 +26,7 @@ STEPS="${STEPS:-50000}"
 SEEDS="${SEEDS:-1}"
 MODELS="${MODELS:-vae beta-vae-4 factor-vae-40 beta-tcvae-6}"
 METRICS="${METRICS:-betavae,factorvae,mig,sap,dci}"
+FORCE="${FORCE:-0}"
 # A binary of its own, so rebuilding the checkout's bin/vaexp mid-run changes nothing here.
 BIN="$(dirname "$DB")/bin/vaexp"
 mkdir -p "$OUT" "$RESULTS"
@@ -65,6 +67,10 @@ for seed in $(seq 1 "$SEEDS"); do
         continue
       fi
       id=${BASH_REMATCH[1]}
+    fi
+    if [ "$FORCE" != 1 ] && "$BIN" --db "$DB" runs show "$id" | grep -q "eval/dci_completeness"; then
+      echo "    run $id already has its scores (FORCE=1 evaluates again)"
+      continue
     fi
     start=$SECONDS
     if "$BIN" --db "$DB" --out "$OUT" eval "$id" --metrics "$METRICS"; then

@@ -10,7 +10,7 @@
 # then `vaexp eval` adds NLL (k = K over NLL_N test images), active units, FID-LeNet, IS and
 # precision/recall (N samples). A metric the family cannot provide is refused by `vaexp eval`
 # (its capability check) and left empty. Each evaluation's wall time is the run's tag
-# time/eval_<metric>, in seconds.
+# time/eval_<metric>, in seconds; a run that has it is not evaluated again unless FORCE=1.
 # Shapes part: bench/disentangle.sh with the families that have an encoder (disentanglement
 # scores on shapes-32, disentanglement_lib's protocol at SHAPES_STEPS steps).
 # Both tables end in $RESULTS as CSV (read by notebooks/08_reproductions.ipynb).
@@ -37,6 +37,10 @@ evaluate() {
   local id=$1 group=$2 metrics=$3
   shift 3
   local start=$SECONDS err
+  if [ "${FORCE:-0}" != 1 ] && "$BIN" --db "$DB" runs show "$id" | grep -q "time/eval_$group"; then
+    echo "    run $id already has its $group figures (FORCE=1 evaluates again)"
+    return
+  fi
   err=$(mktemp)
   if "$BIN" --db "$DB" --out "$OUT" eval "$id" --metrics "$metrics" "$@" 2> >(tee "$err" >&2); then
     "$BIN" --db "$DB" runs tag "$id" "time/eval_$group=$((SECONDS - start))" >/dev/null
