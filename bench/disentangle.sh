@@ -15,22 +15,14 @@
 # evaluation's wall time as tag time/eval_disentanglement; the scores end in
 # $RESULTS/disentangle-<data>.csv. A run that has its scores is not evaluated again unless FORCE=1.
 set -uo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd
-DB="${DB:-/work/runs-evalapps/vaexp.db}"
-OUT="${OUT:-$(dirname "$DB")/runs}"
-RESULTS="${RESULTS:-$ROOT/bench/results}"
+BIN_NAME=vaexp-disentangle
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 DATA="${DATA:-shapes-32}"
 ARCH="${ARCH:-mlp}"
 STEPS="${STEPS:-50000}"
 SEEDS="${SEEDS:-1}"
 MODELS="${MODELS:-vae beta-vae-4 factor-vae-40 beta-tcvae-6}"
 METRICS="${METRICS:-betavae,factorvae,mig,sap,dci}"
-FORCE="${FORCE:-0}"
-# A binary of its own, so rebuilding the checkout's bin/vaexp mid-run changes nothing here.
-BIN="$(dirname "$DB")/bin/vaexp"
-mkdir -p "$OUT" "$RESULTS"
-(cd "$ROOT" && go build -o "$BIN" ./cmd/vaexp) || exit 1
 
 # family and settings of each model name
 model() {
@@ -50,33 +42,21 @@ for seed in $(seq 1 "$SEEDS"); do
       echo "==> skip $name: family $family is not registered"
       continue
     fi
-    id=$("$BIN" --db "$DB" runs list --format csv --limit 1 --columns id --order-by 'id desc' \
-      --filter "experiment = 'disentangle-$DATA' AND name = '$name' AND seed = $seed AND status = 'finished' AND params.train.steps = $STEPS" | tail -n +2)
+    id=$(finished_run "experiment = 'disentangle-$DATA' AND name = '$name' AND seed = $seed AND params.train.steps = $STEPS")
     if [ -n "$id" ]; then
       echo "==> reuse run $id ($name, seed $seed)"
     else
       echo "==> train $name seed $seed: $STEPS steps on $DATA"
-      log="$OUT/$name-$DATA-$seed.train.log"
       # shellcheck disable=SC2086
-      "$BIN" --db "$DB" --out "$OUT" train --experiment "disentangle-$DATA" --name "$name" --model "$family" $sets \
+      train_run "$name-$DATA-$seed.train.log" --experiment "disentangle-$DATA" --name "$name" --model "$family" $sets \
         --data "$DATA" --set arch="$ARCH" --latent-dim 10 --lr 1e-4 --batch-size 64 \
-        --steps "$STEPS" --checkpoint-every 5000 --seed "$seed" --test-limit 2000 --samples 64 --quiet | tee "$log"
-      last=$(tail -1 "$log")   # "run <id> <status>"
-      if ! [[ $last =~ ^run\ ([0-9]+)\ finished$ ]]; then
-        echo "==> training $name failed: $last" >&2
-        continue
-      fi
-      id=${BASH_REMATCH[1]}
+        --steps "$STEPS" --checkpoint-every 5000 --seed "$seed" --test-limit 2000 --samples 64 || continue
     fi
-    if [ "$FORCE" != 1 ] && "$BIN" --db "$DB" runs show "$id" | grep -q "eval/dci_completeness"; then
+    if evaluated "$id" eval/dci_completeness; then
       echo "    run $id already has its scores (FORCE=1 evaluates again)"
       continue
     fi
-    start=$SECONDS
-    if "$BIN" --db "$DB" --out "$OUT" eval "$id" --metrics "$METRICS"; then
-      "$BIN" --db "$DB" runs tag "$id" "time/eval_disentanglement=$((SECONDS - start))" >/dev/null
-      echo "disentanglement scores of run $id took $((SECONDS - start)) s"
-    fi
+    timed_eval "$id" eval_disentanglement --metrics "$METRICS"
   done
 done
 "$BIN" --db "$DB" runs export --filter "experiment = 'disentangle-$DATA' AND status = 'finished'" --order-by 'id' \

@@ -15,11 +15,8 @@
 # scores on shapes-32, disentanglement_lib's protocol at SHAPES_STEPS steps).
 # Both tables end in $RESULTS as CSV (read by notebooks/08_reproductions.ipynb).
 set -uo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd
-DB="${DB:-/work/runs-evalapps/vaexp.db}"
-OUT="${OUT:-$(dirname "$DB")/runs}"
-RESULTS="${RESULTS:-$ROOT/bench/results}"
+BIN_NAME=vaexp-table
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 FAMILIES="${FAMILIES:-vae beta-vae factor-vae beta-tcvae vq-vae ladder-vae aae gan dcgan}"
 EPOCHS="${EPOCHS:-10}"
 K="${K:-5000}"
@@ -27,28 +24,23 @@ NLL_N="${NLL_N:-10000}"
 N="${N:-10000}"
 SHAPES="${SHAPES:-1}"
 SHAPES_STEPS="${SHAPES_STEPS:-50000}"
-BIN="$(dirname "$DB")/bin/vaexp-table"
-mkdir -p "$OUT" "$RESULTS"
-(cd "$ROOT" && go build -o "$BIN" ./cmd/vaexp) || exit 1
 
-# evaluate ID GROUP METRICS FLAGS...: one timed `vaexp eval`; a refusal (the family lacks
-# what the metric needs) is reported and skipped.
+# evaluate ID GROUP METRICS FLAGS...: one timed `vaexp eval` (tag time/eval_GROUP); a refusal
+# (the family lacks what the metric needs) is reported and skipped.
 evaluate() {
-  local id=$1 group=$2 metrics=$3
+  local run=$1 group=$2 metrics=$3 err
   shift 3
-  local start=$SECONDS err
-  if [ "${FORCE:-0}" != 1 ] && "$BIN" --db "$DB" runs show "$id" | grep -q "time/eval_$group"; then
-    echo "    run $id already has its $group figures (FORCE=1 evaluates again)"
+  if evaluated "$run" "time/eval_$group"; then
+    echo "    run $run already has its $group figures (FORCE=1 evaluates again)"
     return
   fi
   err=$(mktemp)
-  if "$BIN" --db "$DB" --out "$OUT" eval "$id" --metrics "$metrics" "$@" 2> >(tee "$err" >&2); then
-    "$BIN" --db "$DB" runs tag "$id" "time/eval_$group=$((SECONDS - start))" >/dev/null
-    echo "    $group of run $id took $((SECONDS - start)) s"
-  elif grep -q "does not provide\|needs MNIST-like" "$err"; then
-    echo "    $group: not for this family ($(tail -1 "$err"))"
-  else
-    echo "    $group of run $id failed" >&2
+  if ! timed_eval "$run" "eval_$group" --metrics "$metrics" "$@" 2> >(tee "$err" >&2); then
+    if grep -q "does not provide\|needs MNIST-like" "$err"; then
+      echo "    $group: not for this family"
+    else
+      echo "    $group of run $run failed" >&2
+    fi
   fi
   rm -f "$err"
 }
@@ -61,21 +53,13 @@ for family in $FAMILIES; do
   fi
   sets=()
   [ "$family" = beta-vae ] && sets=(--set beta=4)
-  id=$("$BIN" --db "$DB" runs list --format csv --limit 1 --columns id --order-by 'id desc' \
-    --filter "experiment = 'eval-table' AND name = '$family' AND status = 'finished' AND params.train.epochs = $EPOCHS" | tail -n +2)
+  id=$(finished_run "experiment = 'eval-table' AND name = '$family' AND params.train.epochs = $EPOCHS")
   if [ -n "$id" ]; then
     echo "==> reuse run $id ($family)"
   else
     echo "==> train $family: $EPOCHS epochs on MNIST"
-    log="$OUT/$family-eval-table.train.log"
-    "$BIN" --db "$DB" --out "$OUT" train --experiment eval-table --name "$family" --model "$family" "${sets[@]}" \
-      --epochs "$EPOCHS" --quiet | tee "$log"
-    last=$(tail -1 "$log")
-    if ! [[ $last =~ ^run\ ([0-9]+)\ finished$ ]]; then
-      echo "==> training $family failed: $last" >&2
-      continue
-    fi
-    id=${BASH_REMATCH[1]}
+    train_run "$family-eval-table.train.log" --experiment eval-table --name "$family" --model "$family" "${sets[@]}" \
+      --epochs "$EPOCHS" || continue
   fi
   evaluate "$id" nll nll --iwae-k "$K" -n "$NLL_N"
   evaluate "$id" au au -n "$N"

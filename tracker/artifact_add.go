@@ -18,16 +18,11 @@ func (db *DB) AddArtifact(id int64, name string, step int64, mime string, data [
 		data = []byte{}
 	}
 	err := db.write(func(tx *sql.Tx) error {
-		if err := runExists(tx, id); err != nil {
+		var err error
+		if step, err = afterRunStep(tx, id, step); err != nil {
 			return err
 		}
-		if step < 0 {
-			var err error
-			if step, err = lastTrainingStep(tx, id); err != nil {
-				return err
-			}
-		}
-		_, err := tx.Exec(`INSERT INTO artifacts(run_id, name, step, mime, data, created_at) VALUES (?, ?, ?, ?, ?, ?)
+		_, err = tx.Exec(`INSERT INTO artifacts(run_id, name, step, mime, data, created_at) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT(run_id, name, step) DO UPDATE SET mime = excluded.mime, data = excluded.data, created_at = excluded.created_at`,
 			id, name, step, mime, data, unixNow())
 		return err
