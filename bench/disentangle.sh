@@ -31,6 +31,7 @@ model() {
     beta-vae-4) echo "beta-vae --set beta=4" ;;
     factor-vae-40) echo "factor-vae --set gamma=40" ;;  # Kim & Mnih's dSprites setting
     beta-tcvae-6) echo "beta-tcvae --set beta=6" ;;     # mid-range of Chen et al.'s sweep
+    vq-vae) echo "vq-vae --set embedding_dim=1" ;;      # 10 scalar code vectors: 10 quantized latents
     *) echo "$1" ;;                                     # any family with its defaults
   esac
 }
