@@ -16,7 +16,7 @@ import (
 )
 
 // EvalMetrics lists the metrics Evaluate computes, in the order it computes them.
-var EvalMetrics = append([]string{"fid", "is", "pr", "au", "kl", "nll"}, DisentanglementMetrics...)
+var EvalMetrics = append([]string{"fid", "is", "pr", "au", "kl", "nll", "anomaly"}, DisentanglementMetrics...)
 
 // EvalOptions configures Evaluate. Zero values take the defaults.
 type EvalOptions struct {
@@ -32,6 +32,9 @@ type EvalOptions struct {
 	K int
 	// IWAEK is the number of importance samples of nll (default 5000).
 	IWAEK int
+	// AnomalyK is the number of importance samples of anomaly's iwae score
+	// (default DefaultAnomalyK).
+	AnomalyK int
 	// Classifier for fid, is and pr; nil loads (or on first use trains and
 	// caches) the default one on the run's backend.
 	Classifier *eval.Classifier
@@ -105,6 +108,8 @@ func needs(t *Trained, metric string) error {
 	case "nll":
 		_, ok = t.Model.(vae.LikelihoodEstimator)
 		what = "an importance sampler (LogLikelihood)"
+	case "anomaly":
+		return t.checkAnomaly()
 	default: // the disentanglement metrics
 		_, ok = t.Model.(vae.Encoder)
 		what = "an encoder (vae.Encoder)"
@@ -257,6 +262,13 @@ func (t *Trained) evaluate(opts EvalOptions) ([]eval.Value, error) {
 		}
 		for i := range vals {
 			vals[i].Settings["data"] = t.Data.Name
+		}
+		out = append(out, vals...)
+	}
+	if slices.Contains(opts.Metrics, "anomaly") {
+		vals, err := t.anomaly(opts.Samples, opts.AnomalyK, say)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, vals...)
 	}

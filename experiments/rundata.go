@@ -25,6 +25,12 @@ func (r *runner) loadData() error {
 		train, test = data.StaticBinarized(train, r.spec.Seed), data.StaticBinarized(test, r.spec.Seed+1)
 		binarize = "none"
 	}
+	if len(d.ExcludeClasses) > 0 {
+		// Before the validation split, so neither split holds an excluded
+		// class; labels are read from the split as stored (a static
+		// binarization keeps its order and labels).
+		train = data.WithoutClasses(train, data.Labels(splits.Train, desc.Shape), d.ExcludeClasses)
+	}
 	train, val, err := data.Holdout(train, d.Val, r.spec.Seed)
 	if err != nil {
 		return &SpecError{Err: err}

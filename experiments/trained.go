@@ -144,6 +144,11 @@ func (t *Trained) Decode(codes [][]float32, labels []int) ([][]float32, error) {
 // perExample runs a model method over examples in batches and returns one
 // row of values per example.
 func (t *Trained) perExample(what string, ex Examples, fn func(scope *model.Scope, b vae.Batch) *graph.Node) ([][]float32, error) {
+	return t.perExampleBy(what, ex, t.Spec.Eval.BatchSize, fn)
+}
+
+// perExampleBy is [Trained.perExample] in batches of at most batchSize examples.
+func (t *Trained) perExampleBy(what string, ex Examples, batchSize int, fn func(scope *model.Scope, b vae.Batch) *graph.Node) ([][]float32, error) {
 	if len(ex.Labels) != len(ex.Images) {
 		return nil, fmt.Errorf("%s: %d labels for %d images", what, len(ex.Labels), len(ex.Images))
 	}
@@ -153,7 +158,7 @@ func (t *Trained) perExample(what string, ex Examples, fn func(scope *model.Scop
 			return nil, fmt.Errorf("%s: example %d has %d values, want %s", what, i, len(img), sh)
 		}
 	}
-	return t.batched(what, ex.Len(), func(scope *model.Scope, x, y *graph.Node) *graph.Node {
+	return t.batchedBy(what, ex.Len(), batchSize, func(scope *model.Scope, x, y *graph.Node) *graph.Node {
 		return fn(scope, vae.Batch{X: x, Labels: y})
 	}, func(idx []int) []any {
 		x := make([]float32, 0, len(idx)*sh.Size())
@@ -173,10 +178,16 @@ func (t *Trained) perExample(what string, ex Examples, fn func(scope *model.Scop
 // dropped. It returns the first output split into one row per item.
 func (t *Trained) batched(what string, n int, graphFn func(scope *model.Scope, a, b *graph.Node) *graph.Node,
 	inputs func(idx []int) []any) (rows [][]float32, err error) {
+	return t.batchedBy(what, n, t.Spec.Eval.BatchSize, graphFn, inputs)
+}
+
+// batchedBy is [Trained.batched] in batches of at most batchSize items.
+func (t *Trained) batchedBy(what string, n, batchSize int, graphFn func(scope *model.Scope, a, b *graph.Node) *graph.Node,
+	inputs func(idx []int) []any) (rows [][]float32, err error) {
 	if n == 0 {
 		return nil, nil
 	}
-	bs := max(1, min(t.Spec.Eval.BatchSize, n))
+	bs := max(1, min(batchSize, n))
 	err = catch(func() error {
 		exec, err := model.NewExec(t.Backend, t.Store, func(scope *model.Scope, a, b *graph.Node) *graph.Node {
 			scope.SetTraining(a.Graph(), false)

@@ -81,7 +81,7 @@ class GonbKernelTests(jkt.KernelTests):
 )
 
 %%
-sh := vae.Shape{Height: 28, Width: 28, Channels: 1}
+sh := vae.Shape{Height: 28, Width: 28, Channels: 1} // MNIST-shaped
 imgs := make([][]float32, 4)
 for i := range imgs {
 	imgs[i] = make([]float32, sh.Size())

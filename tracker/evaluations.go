@@ -46,15 +46,9 @@ func (db *DB) RecordEvaluations(id, step int64, evals []Evaluation) (int64, erro
 		}
 	}
 	err := db.write(func(tx *sql.Tx) error {
-		if err := runExists(tx, id); err != nil {
+		var err error
+		if step, err = afterRunStep(tx, id, step); err != nil {
 			return err
-		}
-		if step < 0 {
-			var last sql.NullInt64
-			if err := tx.QueryRow(`SELECT max(step) FROM latest_metrics WHERE run_id = ? AND key NOT LIKE 'eval/%'`, id).Scan(&last); err != nil {
-				return err
-			}
-			step = last.Int64
 		}
 		now := unixNow()
 		for _, e := range evals {
@@ -77,4 +71,19 @@ func (db *DB) RecordEvaluations(id, step int64, evals []Evaluation) (int64, erro
 		return 0, fmt.Errorf("record evaluations of run %d: %w", id, err)
 	}
 	return step, nil
+}
+
+// afterRunStep checks that run id exists and returns the step where figures
+// and pictures added after the run go: step itself, or for step < 0 the run's
+// last recorded step outside evaluation (0 if it has none).
+func afterRunStep(tx *sql.Tx, id, step int64) (int64, error) {
+	if err := runExists(tx, id); err != nil {
+		return 0, err
+	}
+	if step >= 0 {
+		return step, nil
+	}
+	var last sql.NullInt64
+	err := tx.QueryRow(`SELECT max(step) FROM latest_metrics WHERE run_id = ? AND key NOT LIKE 'eval/%'`, id).Scan(&last)
+	return last.Int64, err
 }

@@ -12,10 +12,10 @@ import (
 
 func newEvalCmd(a *app) *cobra.Command {
 	var metrics, split string
-	var n, k, iwaeK int
+	var n, k, iwaeK, anomalyK int
 	c := &cobra.Command{
-		Use:   "eval RUN_ID --metrics fid,is,pr,au,kl,nll",
-		Short: "Add evaluation figures (FID-LeNet, IS, precision/recall, active units, KL, NLL) to a trained run",
+		Use:   "eval RUN_ID --metrics fid,is,pr,au,kl,nll,anomaly,...",
+		Short: "Add evaluation figures (FID-LeNet, IS, precision/recall, active units, KL, NLL, anomaly AUROC, disentanglement) to a trained run",
 		Long: "eval restores the run's model from its last checkpoint, computes the metrics and adds\n" +
 			"them to the run as eval/<name> at its last step, each with its metric version and\n" +
 			"settings as the tag of the same name (see `vaexp runs show RUN_ID`). The rows the run\n" +
@@ -26,25 +26,34 @@ func newEvalCmd(a *app) *cobra.Command {
 			"  pr   precision and recall of generative models (Kynkäänniemi et al. 2019), --k\n" +
 			"  au   active units (Burda et al.: Cov_x(E_q[z]) > 0.01) over -n real examples\n" +
 			"  kl   KL per latent dimension (eval/kl_dim/<d>) and in total, over -n real examples\n" +
-			"  nll  negative log-likelihood, --iwae-k-sample IWAE estimate over -n real examples\n\n" +
+			"  nll  negative log-likelihood, --iwae-k-sample IWAE estimate over -n real examples\n" +
+			"  anomaly  AUROC of anomaly scores over the first -n test examples: the classes the run\n" +
+			"       left out of training (train --exclude-classes) against the others, and Gaussian\n" +
+			"       noise (σ 0.2), occlusion (a black square over the centre of mass) and a 90°\n" +
+			"       rotation of the others against the originals, each by every score the family\n" +
+			"       has: negative ELBO, --anomaly-k-sample IWAE bound, reconstruction error\n" +
+			"       (eval/anomaly/<case>/<score>)\n" +
+			"  betavae, factorvae, mig, sap, dci  disentanglement on the data's ground-truth\n" +
+			"       factors (runs trained on shapes or shapes-32)\n\n" +
 			"A metric the run's family cannot provide (nll for an autoencoder, au for a model\n" +
 			"without an encoder) is refused before any work, naming what the family lacks.",
 		Example: "  vaexp eval last --metrics fid,is\n" +
 			"  vaexp eval 3 --metrics nll --iwae-k 5000 -n 10000\n" +
-			"  vaexp eval 3 --metrics fid,is,pr,au -n 2000 --split val",
+			"  vaexp eval 3 --metrics fid,is,pr,au -n 2000 --split val\n" +
+			"  vaexp eval 4 --metrics anomaly --anomaly-k 100   # run 4: train --exclude-classes 3",
 		Args: runIDArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			list, err := experiments.ParseEvalMetrics(metrics)
 			if err != nil {
 				return usagef("--metrics: %v", err)
 			}
-			if n < 2 || k < 1 || iwaeK < 1 {
-				return usagef("-n %d --k %d --iwae-k %d: -n must be at least 2, --k and --iwae-k at least 1", n, k, iwaeK)
+			if n < 2 || k < 1 || iwaeK < 1 || anomalyK < 1 {
+				return usagef("-n %d --k %d --iwae-k %d --anomaly-k %d: -n must be at least 2, --k, --iwae-k and --anomaly-k at least 1", n, k, iwaeK, anomalyK)
 			}
 			if split != "test" && split != "train" && split != "val" {
 				return usagef("--split %q: use test, train or val", split)
 			}
-			return a.eval(c, args[0], experiments.EvalOptions{Metrics: list, Split: split, Samples: n, K: k, IWAEK: iwaeK})
+			return a.eval(c, args[0], experiments.EvalOptions{Metrics: list, Split: split, Samples: n, K: k, IWAEK: iwaeK, AnomalyK: anomalyK})
 		},
 	}
 	fl := c.Flags()
@@ -53,6 +62,7 @@ func newEvalCmd(a *app) *cobra.Command {
 	fl.StringVar(&split, "split", "test", "real data: test, train or val")
 	fl.IntVar(&k, "k", 3, "neighbours of precision/recall")
 	fl.IntVar(&iwaeK, "iwae-k", 5000, "importance samples of nll")
+	fl.IntVar(&anomalyK, "anomaly-k", experiments.DefaultAnomalyK, "importance samples of anomaly's iwae score")
 	return c
 }
 

@@ -133,7 +133,7 @@ func newRootCmd(args []string) *cobra.Command {
 	}
 	runs.AddCommand(newRunsListCmd(a), newRunsShowCmd(a), newRunsCompareCmd(a), newRunsGroupCmd(a),
 		newRunsExportCmd(a), newRunsTagCmd(a), newRunsDeleteCmd(a))
-	root.AddCommand(newTrainCmd(a), runs, newSweepCmd(a), newTrackerCmd(a), newPlotCmd(a), newSamplesCmd(a), newEvalCmd(a), newModelsCmd(), newDatasetsCmd(), newVersionCmd(), newNotebookCmd())
+	root.AddCommand(newTrainCmd(a), runs, newSweepCmd(a), newTrackerCmd(a), newPlotCmd(a), newSamplesCmd(a), newEvalCmd(a), newLatentCmd(a), newModelsCmd(), newDatasetsCmd(), newVersionCmd(), newNotebookCmd())
 	root.SetArgs(args)
 	return root
 }

@@ -29,6 +29,7 @@ type trainFlags struct {
 	seed                      int64
 	binarize, data            string
 	val, limit, testLimit     int
+	excludeClasses            []int
 	dataDir                   string
 	iwaeK, samples, ckptEvery int
 	quality                   int
@@ -60,6 +61,7 @@ var specFlags = []specFlag{
 	{"val", func(f *trainFlags, s *experiments.Spec) { s.Data.Val = f.val }},
 	{"limit", func(f *trainFlags, s *experiments.Spec) { s.Data.Limit = f.limit }},
 	{"test-limit", func(f *trainFlags, s *experiments.Spec) { s.Data.TestLimit = f.testLimit }},
+	{"exclude-classes", func(f *trainFlags, s *experiments.Spec) { s.Data.ExcludeClasses = f.excludeClasses }},
 	{"data-dir", func(f *trainFlags, s *experiments.Spec) { s.Data.Dir = f.dataDir }},
 	{"iwae-k", func(f *trainFlags, s *experiments.Spec) { s.Eval.IWAEK = f.iwaeK }},
 	{"samples", func(f *trainFlags, s *experiments.Spec) { s.Eval.Samples = f.samples }},
@@ -115,6 +117,7 @@ func trainCommand(a *app) (*cobra.Command, *trainFlags) {
 	fl.IntVar(&f.val, "val", def.Data.Val, "validation examples carved out of the training set (0: none)")
 	fl.IntVar(&f.limit, "limit", def.Data.Limit, "keep only the first N training examples (0: all)")
 	fl.IntVar(&f.testLimit, "test-limit", def.Data.TestLimit, "keep only the first N test examples (0: all)")
+	fl.IntSliceVar(&f.excludeClasses, "exclude-classes", nil, "leave the examples of these `CLASSES` (e.g. 3 or 3,5) out of training; the test split keeps them (vaexp eval --metrics anomaly scores them)")
 	fl.StringVar(&f.dataDir, "data-dir", def.Data.Dir, "`DIR` holding the data files of a file-backed data set such as mnist (default: found automatically)")
 	fl.IntVar(&f.iwaeK, "iwae-k", def.Eval.IWAEK, "importance samples for the final test log-likelihood estimate (0: skip)")
 	fl.IntVar(&f.samples, "samples", def.Eval.Samples, "generated images in the samples.png artifact (0: none)")
