@@ -208,7 +208,10 @@ func EncodePanels(format string, panels []Panel, cols int, opt CurveOptions) ([]
 // inches, under an optional figure title and notes, and encodes it in the
 // format ext.
 func encodeGrid(ext, format string, grid [][]*plot.Plot, pw, ph float64, title string, notes []string) ([]byte, error) {
-	rows, cols := len(grid), len(grid[0])
+	rows, cols := len(grid), 1 // no rows: a figure of notes alone, one panel wide
+	if rows > 0 {
+		cols = len(grid[0])
+	}
 	band := 0.0
 	if title != "" {
 		band = titleBand
