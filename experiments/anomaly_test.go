@@ -1,7 +1,6 @@
 package experiments
 
 import (
-	"context"
 	"errors"
 	"math"
 	"strings"
@@ -54,14 +53,7 @@ func TestAnomalyKnownAnswers(t *testing.T) {
 	db := openDB(t)
 	spec := tinySpec(5)
 	spec.Data.ExcludeClasses = []int{1}
-	res, err := Run(context.Background(), spec, Options{DB: db, OutDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := Load(db, res.RunID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, _ := trainAndLoad(t, db, spec)
 	tr.Model = frameScorer{reconModel: tr.Model.(reconModel), held: 1}
 	vals, err := tr.anomaly(200, 3, func(string, ...any) {})
 	if err != nil {

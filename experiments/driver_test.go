@@ -190,6 +190,8 @@ func TestParseSpecReportsLines(t *testing.T) {
 		{"params:\n  beta: {a: 1}\n", "line 2: params.beta must be a value such as 4 or a list"},
 		{"tags:\n  note: [a, b]\n", "line 2: tags.note must be a single value, not a list"},
 		{"model: [vae]\n", "line 1: model must be a single value, not a list"},
+		{"data:\n  exclude_classes: [3, x]\n", "line 2: data.exclude_classes = x: must be a whole number"},
+		{"data:\n  exclude_classes: {a: 1}\n", "line 2: data.exclude_classes must be a list of values such as [3, 5]"},
 		{"- a\n", "line 1: the spec must be a mapping of keys"},
 	} {
 		_, err := ParseSpec("x.yaml", []byte(c.yaml))

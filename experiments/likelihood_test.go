@@ -1,7 +1,6 @@
 package experiments
 
 import (
-	"context"
 	"math"
 	"testing"
 
@@ -32,14 +31,7 @@ func TestFusedLikelihoodMatchesGraph(t *testing.T) {
 		spec.Family, spec.Params = c.family, c.params
 		spec.Data.Binarize = "dynamic"
 		db := openDB(t)
-		res, err := Run(context.Background(), spec, Options{DB: db, OutDir: t.TempDir()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr, err := Load(db, res.RunID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tr, _ := trainAndLoad(t, db, spec)
 		set, err := tr.dataSet("test", 120)
 		if err != nil {
 			t.Fatal(err)

@@ -135,14 +135,7 @@ func TestSeqVAEContentSwapLong(t *testing.T) {
 	spec.Data.TestLimit = 1000
 	spec.Train.Steps, spec.Train.BatchSize = steps, 32
 	spec.Eval.Samples = 0
-	res, err := Run(context.Background(), spec, Options{DB: db, OutDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := Load(db, res.RunID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, res := trainAndLoad(t, db, spec)
 	cfg, err := spec.Validate()
 	if err != nil {
 		t.Fatal(err)
@@ -170,14 +163,7 @@ func TestMeasureSwapsMechanics(t *testing.T) {
 	spec.Data.Name, spec.Data.Limit, spec.Data.TestLimit = "moving-mnist-1", 64, 40
 	spec.Train.Steps, spec.Train.BatchSize = 2, 32
 	spec.Eval.BatchSize, spec.Eval.Samples = 40, 0
-	res, err := Run(context.Background(), spec, Options{DB: db, OutDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := Load(db, res.RunID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, _ := trainAndLoad(t, db, spec)
 	rep, err := tr.MeasureSwaps(5, 8, 2)
 	if err != nil {
 		t.Fatal(err)

@@ -60,6 +60,16 @@ func checkSpecNode(n *yaml.Node, t reflect.Type, key string) error {
 				return fmt.Errorf("line %d: %s must be a single value, not %s", v.Line, name, nodeKind(v))
 			}
 		}
+	case reflect.Slice:
+		// A list field, e.g. data.exclude_classes: [3, 5].
+		if n.Kind != yaml.SequenceNode || !scalarsOnly(n) {
+			return fmt.Errorf("line %d: %s must be a list of values such as [3, 5], not %s", n.Line, where, nodeKind(n))
+		}
+		for _, c := range n.Content {
+			if err := checkSpecNode(c, t.Elem(), key); err != nil {
+				return err
+			}
+		}
 	default:
 		if n.Kind != yaml.ScalarNode {
 			return fmt.Errorf("line %d: %s must be a single value, not %s", n.Line, where, nodeKind(n))

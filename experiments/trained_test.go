@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"testing"
+
+	"github.com/vaexp/vaexp/tracker"
 )
 
 // trainedTiny trains a few steps and loads the result.
@@ -14,15 +16,7 @@ func trainedTiny(t *testing.T, family string) (*Trained, Result) {
 	spec.Family = family
 	spec.Data.TestLimit = 30
 	spec.Eval.BatchSize = 8 // 30 test examples: 3 full batches and a padded one
-	res, err := Run(context.Background(), spec, Options{DB: db, OutDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := Load(db, res.RunID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr, res
+	return trainAndLoad(t, db, spec)
 }
 
 func TestTrainedEvaluateMatchesRecordedTest(t *testing.T) {
@@ -93,4 +87,18 @@ func TestTrainedEncodeDecodeReconstruct(t *testing.T) {
 			}
 		})
 	}
+}
+
+// trainAndLoad runs spec to its end, recorded in db, and loads the trained run.
+func trainAndLoad(t *testing.T, db *tracker.DB, spec Spec) (*Trained, Result) {
+	t.Helper()
+	res, err := Run(context.Background(), spec, Options{DB: db, OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := Load(db, res.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr, res
 }
