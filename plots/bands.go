@@ -54,11 +54,7 @@ func Bands(bands []Band, opt CurveOptions) (*plot.Plot, error) {
 			}
 		}
 	}
-	p := newPlot(opt.Title, opt.XLabel, opt.YLabel)
-	if opt.LogY {
-		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = logTicks{}
-	}
+	p := optPlot(opt)
 	leg := newLegend()
 	var paths [][]xy
 	means := make([]Series, len(bands))
