@@ -10,8 +10,9 @@
 # versions as tags). The real test set's figures come from experiments/eval's own tests on the same
 # cached classifier: FID-LeNet between two random halves of the test set (5,000 each) and the IS of
 # 5,000 real test images. Prints one table: family, epochs, steps, FID-LeNet, IS, sample diversity,
-# wall time, median step, collapse/alarm tag. Budget: 3 epochs take about 25 minutes on one core of
-# a 2-core machine (dcgan is ~2/3 of it); pick the epochs from `bin/vaexp runs list` of a first run.
+# wall time, median step, collapse/alarm tag. Budget: 3 epochs took 34 minutes on a shared 2-core
+# machine (load 6-12), dcgan 28 of them at ~1 s a step (0.5 s a step when the machine is quiet), the
+# other six families 5 minutes together; pick the epochs from `bin/vaexp runs list` of a first run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd
