@@ -70,11 +70,7 @@ func curvesPlot(series []Series, looks []lineLook, opt CurveOptions, w, h float6
 			return nil, err
 		}
 	}
-	p := newPlot(opt.Title, opt.XLabel, opt.YLabel)
-	if opt.LogY {
-		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = logTicks{}
-	}
+	p := optPlot(opt)
 
 	leg := newLegend()
 	var paths [][]xy

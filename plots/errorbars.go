@@ -71,11 +71,7 @@ func ErrorBars(groups []Group, opt CurveOptions) (*plot.Plot, error) {
 		}
 	}
 
-	p := newPlot(opt.Title, opt.XLabel, opt.YLabel)
-	if opt.LogY {
-		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = logTicks{}
-	}
+	p := optPlot(opt)
 	eb := &errorBars{groups: groups, xs: xs, logY: opt.LogY, numeric: numeric}
 	p.Add(eb)
 	if numeric {

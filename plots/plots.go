@@ -159,6 +159,16 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	return p
 }
 
+// optPlot is newPlot with opt's labels and, when opt.LogY, a log y-axis.
+func optPlot(opt CurveOptions) *plot.Plot {
+	p := newPlot(opt.Title, opt.XLabel, opt.YLabel)
+	if opt.LogY {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = logTicks{}
+	}
+	return p
+}
+
 // newLegend returns a legend in the house style. It is drawn by a legendBox
 // plotter, not by the plot itself, so that it can sit in an empty corner or
 // outside the axes.

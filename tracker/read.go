@@ -229,12 +229,32 @@ func scanArtifact(sc interface{ Scan(...any) error }, extra ...any) (ArtifactInf
 
 // Artifact returns the bytes of a run's artifact name at its highest step.
 func (db *DB) Artifact(id int64, name string) ([]byte, ArtifactInfo, error) {
+	return db.artifact(id, name, -1)
+}
+
+// ArtifactAt returns the bytes of a run's artifact name recorded at step
+// (e.g. one epoch's sample grid; Artifacts lists the steps). A step the
+// artifact was not recorded at is an error wrapping ErrNotFound that lists
+// the steps it was.
+func (db *DB) ArtifactAt(id int64, name string, step int64) ([]byte, ArtifactInfo, error) {
+	if step < 0 {
+		return nil, ArtifactInfo{}, fmt.Errorf("read artifact %q of run %d at step %d: steps are >= 0", name, id, step)
+	}
+	return db.artifact(id, name, step)
+}
+
+// artifact reads artifact name of run id at step, or at its highest step when step < 0.
+func (db *DB) artifact(id int64, name string, step int64) ([]byte, ArtifactInfo, error) {
 	var data []byte
 	a, err := scanArtifact(db.sql.QueryRow(`SELECT id, name, step, mime, length(data), created_at, data
-		FROM artifacts WHERE run_id = ? AND name = ? ORDER BY step DESC LIMIT 1`, id, name), &data)
+		FROM artifacts WHERE run_id = ? AND name = ? AND (? < 0 OR step = ?) ORDER BY step DESC LIMIT 1`,
+		id, name, step, step), &data)
 	if errors.Is(err, sql.ErrNoRows) {
 		if err := db.emptyOrMissing(id); err != nil {
 			return nil, ArtifactInfo{}, fmt.Errorf("read artifact %q: %w", name, err)
+		}
+		if steps, _ := db.artifactSteps(id, name); steps != "" {
+			return nil, ArtifactInfo{}, fmt.Errorf("run %d has no artifact %q at step %d (%w; it has it at steps %s)", id, name, step, ErrNotFound, steps)
 		}
 		names, _ := db.artifactNames(id)
 		return nil, ArtifactInfo{}, fmt.Errorf("run %d has no artifact %q (%w; it has: %s)", id, name, ErrNotFound, names)
@@ -243,6 +263,18 @@ func (db *DB) Artifact(id int64, name string) ([]byte, ArtifactInfo, error) {
 		return nil, ArtifactInfo{}, fmt.Errorf("read artifact %q of run %d: %w", name, id, err)
 	}
 	return data, a, nil
+}
+
+// artifactSteps lists the steps artifact name of run id was recorded at, as text.
+func (db *DB) artifactSteps(id int64, name string) (string, error) {
+	var steps []string
+	err := db.query("list artifact steps", id, func(rows *sql.Rows) error {
+		var s int64
+		err := rows.Scan(&s)
+		steps = append(steps, fmt.Sprint(s))
+		return err
+	}, `SELECT step FROM artifacts WHERE run_id = ? AND name = ? ORDER BY step`, id, name)
+	return strings.Join(steps, ", "), err
 }
 
 func (db *DB) artifactNames(id int64) (string, error) {
