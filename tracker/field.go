@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vaexp/vaexp/internal/suggest"
 )
 
 // namespace says where a field's value lives.
@@ -103,7 +105,7 @@ func resolveField(t token, lx *lexer) (field, error) {
 			return field{ns: nsAttr, attr: a, col: t.col}, nil
 		}
 		hint := ""
-		if s := suggest(t.text, attrWords()); s != "" {
+		if s := suggestField(t.text, attrWords()); s != "" {
 			hint = fmt.Sprintf("did you mean %s? ", s)
 		}
 		return field{}, lx.errAt(t.col, "unknown attribute %q (%sattributes are %s; keys are written params.%s, metrics.%s or tags.%s)",
@@ -127,7 +129,7 @@ func resolveField(t token, lx *lexer) (field, error) {
 		return field{ns: nsAttr, attr: a, col: t.col}, nil
 	default:
 		hint := ""
-		if s := suggest(ns, []string{"params", "metrics", "tags"}); s != "" {
+		if s := suggestField(ns, []string{"params", "metrics", "tags"}); s != "" {
 			hint = fmt.Sprintf("did you mean %s.%s? ", s, clip(key, 40))
 		}
 		return field{}, lx.errAt(t.col, "unknown namespace %q in %s (%suse params., metrics., tags. or an attribute such as status)",
@@ -163,39 +165,12 @@ func metricKeys(key string, quoted bool) []string {
 	return keys
 }
 
-// suggest returns the candidate within edit distance 2 of s, if any.
-func suggest(s string, cands []string) string {
+// suggestField returns the candidate within edit distance 2 of s (lowercased), if any.
+func suggestField(s string, cands []string) string {
 	if len(s) > 64 {
 		return ""
 	}
-	best, bestD := "", 3
-	for _, c := range cands {
-		if d := editDistance(strings.ToLower(s), c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
+	return suggest.Closest(strings.ToLower(s), cands, 2)
 }
 
 // String writes the field so that parsing it again gives the same field:

@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vaexp/vaexp/experiments"
+	"github.com/vaexp/vaexp/internal/suggest"
 )
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -196,41 +197,15 @@ func sortedNames[V any](m map[string]V) []string {
 // didYouMean suggests the closest candidate within edit distance 2, or one
 // that is s with a section in front (lr → train.lr).
 func didYouMean(s string, cands []string) string {
-	best, bestD := "", 3
 	for _, c := range cands {
 		if strings.HasSuffix(c, "."+s) {
 			return fmt.Sprintf(" (did you mean %s?)", c)
 		}
 	}
-	for _, c := range cands {
-		if d := editDistance(s, c); d < bestD {
-			best, bestD = c, d
-		}
+	if best := suggest.Closest(s, cands, 2); best != "" {
+		return fmt.Sprintf(" (did you mean %s?)", best)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %s?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }
 
 func (p *parser) seeds(s *Spec, n *yaml.Node) error {
