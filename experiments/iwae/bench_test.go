@@ -1,6 +1,7 @@
 package iwae
 
 import (
+	"context"
 	"math/rand/v2"
 	"syscall"
 	"testing"
@@ -49,7 +50,7 @@ func BenchmarkEstimate(b *testing.B) {
 	b.ResetTimer()
 	wall0, cpu0 := time.Now(), processCPU()
 	for i := 0; i < b.N; i++ {
-		if _, err := Estimate(Model{Decoder: layers}, x, mu, logVar, Options{K: k, Seed: uint64(i)}); err != nil {
+		if _, err := Estimate(context.Background(), Model{Decoder: layers}, x, mu, logVar, Options{K: k, Seed: uint64(i)}); err != nil {
 			b.Fatal(err)
 		}
 	}

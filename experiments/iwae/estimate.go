@@ -1,6 +1,7 @@
 package iwae
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -76,8 +77,11 @@ var theKernel = sync.OnceValue(archKernel)
 // decoder's output layer one GEMM block of a few rows at a time whose logits
 // are reduced to log p(x | z1) at once, while they are in L1 cache. Nothing
 // per sample is allocated or written to memory beyond the chunk.
-func Estimate(m Model, x, mu, logVar []float32, opts Options) ([]float64, error) {
-	return estimateWith(theKernel(), m, x, mu, logVar, opts)
+//
+// Cancelling ctx stops the estimate after the examples in progress (one per
+// worker) and returns ctx's error: a large k takes minutes.
+func Estimate(ctx context.Context, m Model, x, mu, logVar []float32, opts Options) ([]float64, error) {
+	return estimateWith(ctx, theKernel(), m, x, mu, logVar, opts)
 }
 
 // net is a Model packed for a kernel.
@@ -87,7 +91,7 @@ type net struct {
 }
 
 // estimateWith is Estimate on a given microkernel.
-func estimateWith(kn kernel, m Model, x, mu, logVar []float32, opts Options) ([]float64, error) {
+func estimateWith(ctx context.Context, kn kernel, m Model, x, mu, logVar []float32, opts Options) ([]float64, error) {
 	if err := check(m, x, mu, logVar, opts.K); err != nil {
 		return nil, err
 	}
@@ -119,7 +123,7 @@ func estimateWith(kn kernel, m Model, x, mu, logVar []float32, opts Options) ([]
 			ws := newWorkspace(kn, nt, opts.K)
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= n {
+				if i >= n || ctx.Err() != nil {
 					return
 				}
 				key := exampleKey(opts.Seed, opts.First+i)
@@ -128,6 +132,9 @@ func estimateWith(kn kernel, m Model, x, mu, logVar []float32, opts Options) ([]
 		}()
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 

@@ -1,6 +1,8 @@
 package iwae
 
 import (
+	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -224,7 +226,7 @@ func TestEstimateEqualsReference(t *testing.T) {
 			for _, k := range []int{1, 7, 300} {
 				want := referenceEstimate(m, x, mu, logVar, k, 99, 3)
 				for _, kn := range kernels() {
-					got, err := estimateWith(kn, m, x, mu, logVar, Options{K: k, Seed: 99, First: 3})
+					got, err := estimateWith(context.Background(), kn, m, x, mu, logVar, Options{K: k, Seed: 99, First: 3})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -243,15 +245,15 @@ func TestEstimateEqualsReference(t *testing.T) {
 // and over workers draws the same samples: bit-for-bit the same estimates.
 func TestEstimateSplits(t *testing.T) {
 	m, x, mu, logVar := toyProblem(10, Tanh, true)
-	all, err := Estimate(m, x, mu, logVar, Options{K: 200, Seed: 5, Workers: 1})
+	all, err := Estimate(context.Background(), m, x, mu, logVar, Options{K: 200, Seed: 5, Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	parallel, err := Estimate(m, x, mu, logVar, Options{K: 200, Seed: 5, Workers: 4})
+	parallel, err := Estimate(context.Background(), m, x, mu, logVar, Options{K: 200, Seed: 5, Workers: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tail, err := Estimate(m, x[4*50:], mu[4*5:], logVar[4*5:], Options{K: 200, Seed: 5, First: 4})
+	tail, err := Estimate(context.Background(), m, x[4*50:], mu[4*5:], logVar[4*5:], Options{K: 200, Seed: 5, First: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +262,7 @@ func TestEstimateSplits(t *testing.T) {
 			t.Errorf("example %d: %v (1 worker), %v (4 workers), %v (second call)", i, all[i], parallel[i], tail)
 		}
 	}
-	other, _ := Estimate(m, x, mu, logVar, Options{K: 200, Seed: 6})
+	other, _ := Estimate(context.Background(), m, x, mu, logVar, Options{K: 200, Seed: 6})
 	if other[0] == all[0] {
 		t.Errorf("seeds 5 and 6 give the same estimate %v", other[0])
 	}
@@ -278,15 +280,47 @@ func TestEstimateRejectsBadInput(t *testing.T) {
 	badUp := m
 	badUp.Upper = []Stochastic{{Up: m.Upper[1].Up, Down: m.Upper[0].Down}}
 	for name, err := range map[string]error{
-		"k = 0":         func() error { _, err := Estimate(m, x, mu, logVar, Options{K: 0}); return err }(),
-		"short x":       func() error { _, err := Estimate(m, x[1:], mu, logVar, Options{K: 1}); return err }(),
-		"squashed out":  func() error { _, err := Estimate(squashed, x, mu, logVar, Options{K: 1}); return err }(),
-		"no layers":     func() error { _, err := Estimate(noDecoder, x, mu, logVar, Options{K: 1}); return err }(),
-		"widths differ": func() error { _, err := Estimate(narrow, x, mu, logVar, Options{K: 1}); return err }(),
-		"q of z2 wrong": func() error { _, err := Estimate(badUp, x, mu, logVar, Options{K: 1}); return err }(),
+		"k = 0": func() error { _, err := Estimate(context.Background(), m, x, mu, logVar, Options{K: 0}); return err }(),
+		"short x": func() error {
+			_, err := Estimate(context.Background(), m, x[1:], mu, logVar, Options{K: 1})
+			return err
+		}(),
+		"squashed out": func() error {
+			_, err := Estimate(context.Background(), squashed, x, mu, logVar, Options{K: 1})
+			return err
+		}(),
+		"no layers": func() error {
+			_, err := Estimate(context.Background(), noDecoder, x, mu, logVar, Options{K: 1})
+			return err
+		}(),
+		"widths differ": func() error {
+			_, err := Estimate(context.Background(), narrow, x, mu, logVar, Options{K: 1})
+			return err
+		}(),
+		"q of z2 wrong": func() error {
+			_, err := Estimate(context.Background(), badUp, x, mu, logVar, Options{K: 1})
+			return err
+		}(),
 	} {
 		if err == nil {
 			t.Errorf("%s accepted", name)
 		}
+	}
+}
+
+// TestEstimateStopsWhenCancelled: a cancelled estimate returns the context's
+// error, after at most the examples in progress, instead of estimates.
+func TestEstimateStopsWhenCancelled(t *testing.T) {
+	m, x, mu, logVar := toyProblem(200, Tanh, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	got, err := Estimate(ctx, m, x, mu, logVar, Options{K: 100, Seed: 1})
+	if !errors.Is(err, context.Canceled) || got != nil {
+		t.Fatalf("cancelled estimate: %d estimates, error %v; want none and context.Canceled", len(got), err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	if got, err := Estimate(ctx, m, x, mu, logVar, Options{K: 100, Seed: 1}); err != nil || len(got) != 200 {
+		t.Fatalf("live context: %d estimates, error %v", len(got), err)
 	}
 }
