@@ -142,6 +142,8 @@ func TestBadSpecsFailBeforeRecording(t *testing.T) {
 		"bad hyperparam":            func(s *Spec, _ *Options) { s.Params = map[string]any{"latent_dim": "-3"} },
 		"infinite param":            func(s *Spec, _ *Options) { s.Family, s.Params = "beta-vae", map[string]any{"beta": "inf"} },
 		"unknown param":             func(s *Spec, _ *Options) { s.Params = map[string]any{"betaa": "4"} },
+		"huge latent_dim":           func(s *Spec, _ *Options) { s.Params = map[string]any{"latent_dim": "100000000"} },
+		"huge widths":               func(s *Spec, _ *Options) { s.Params = map[string]any{"hidden": "60000,60000"} },
 		"batch > data":              func(s *Spec, _ *Options) { s.Data.Limit = 10 },
 		"val > data":                func(s *Spec, _ *Options) { s.Data.Val = 70000 },
 		"missing data dir":          func(s *Spec, _ *Options) { s.Data.Dir = "/nonexistent/mnist" },

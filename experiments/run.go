@@ -133,6 +133,9 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 	if r.backend, err = NewBackend(); err != nil {
 		return res, err
 	}
+	if err := checkModelSize(r.backend, cfg, spec, spec.DataInfo(r.desc)); err != nil {
+		return res, err
+	}
 	if ctx.Err() != nil {
 		// A signal while the data loaded: stop before anything is recorded.
 		return res, fmt.Errorf("interrupted before the run started; nothing was recorded: %w", ctx.Err())
