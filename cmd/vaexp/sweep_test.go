@@ -188,10 +188,45 @@ func workerPIDs(t *testing.T, dbPath string) []int {
 	return pids
 }
 
+// checkpointedWorker waits until a running trial has saved a checkpoint and
+// has not reached its final evaluation, and returns its worker's pid: a
+// SIGKILL then interrupts a trial that can continue from its checkpoint.
+// (A fixed sleep could land between two trials, or before a new trial's
+// first checkpoint, and the trial would rightly start over.)
+func checkpointedWorker(t *testing.T, s sweepDir) int {
+	t.Helper()
+	db, err := tracker.Open(s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		trials, _ := db.Trials(1)
+		for _, tr := range trials {
+			if tr.State != tracker.TrialRunning || tr.RunID == 0 {
+				continue
+			}
+			r, err := db.Run(tr.RunID)
+			if err != nil || r.RunDir == "" {
+				continue
+			}
+			ckpts, _ := filepath.Glob(filepath.Join(r.RunDir, "checkpoint", "checkpoint-*.json"))
+			log, _ := os.ReadFile(filepath.Join(r.RunDir, "run.log"))
+			if len(ckpts) > 0 && !strings.Contains(string(log), "test:") {
+				return tr.WorkerPID
+			}
+		}
+	}
+	t.Fatal("no running trial saved a checkpoint within 2 minutes")
+	return 0
+}
+
 var (
 	finishedLine = regexp.MustCompile(`trial (\d+) finished`)
 	runningLine  = regexp.MustCompile(`trial (\d+) running`)
 	resumedLine  = regexp.MustCompile(`resuming run (\d+) from step (\d+)`)
+	// continuedLine is any continuation of a run: from a checkpoint's step, or from the start.
+	continuedLine = regexp.MustCompile(`resuming run (\d+)(?: from step (\d+)|: no checkpoint yet)`)
 )
 
 // TestSweepKillControllerThenResume kills the controller with SIGKILL while
@@ -208,7 +243,7 @@ func TestSweepKillControllerThenResume(t *testing.T) {
 	ctl := startWatched(t, bin, s.args("sweep", "run", s.spec, "--workers", "2")...)
 	ctl.waitFor(t, finishedLine)
 	ctl.waitFor(t, runningLine)
-	time.Sleep(time.Second) // some steps and a checkpoint into the running trials
+	checkpointedWorker(t, s) // a trial is under way, with a checkpoint
 	pids := workerPIDs(t, s.db)
 	if len(pids) == 0 {
 		t.Fatalf("no trial running at the kill:\n%s", ctl.stderr())
@@ -261,15 +296,21 @@ func TestSweepKillControllerThenResume(t *testing.T) {
 			t.Errorf("finished trial %d was run again: run %d ended %v, now run %d ended %v", i, r.ID, r.EndedAt, after[i].ID, after[i].EndedAt)
 		}
 	}
-	resumed := 0
+	// Every interrupted trial continues its own run; the one known to have
+	// a checkpoint at the kill continues from a later step than 0 (a trial
+	// that had just started may rightly continue from step 0).
+	resumed, fromCheckpoint := 0, 0
 	for _, r := range after {
 		b, _ := os.ReadFile(filepath.Join(r.RunDir, "run.log"))
-		if m := resumedLine.FindStringSubmatch(string(b)); m != nil && m[2] != "0" {
+		if m := continuedLine.FindStringSubmatch(string(b)); m != nil {
 			resumed++
+			if m[2] != "" && m[2] != "0" {
+				fromCheckpoint++
+			}
 		}
 	}
-	if resumed < interrupted {
-		t.Errorf("%d runs resumed from a checkpoint, want the %d interrupted ones", resumed, interrupted)
+	if resumed < interrupted || fromCheckpoint == 0 {
+		t.Errorf("%d runs resumed (%d from a step after 0), want the %d interrupted ones, one at least from a checkpoint", resumed, fromCheckpoint, interrupted)
 	}
 	if !strings.Contains(res.stdout.String(), "sweep 1 tiny finished") {
 		t.Errorf("resume output:\n%s", res.stdout.String())
@@ -287,12 +328,8 @@ func TestSweepKillWorker(t *testing.T) {
 	s := newSweepDir(t, 160)
 	ctl := startWatched(t, bin, s.args("sweep", "run", s.spec, "--workers", "2", "--quiet")...)
 	ctl.waitFor(t, runningLine)
-	time.Sleep(1500 * time.Millisecond)
-	pids := workerPIDs(t, s.db)
-	if len(pids) == 0 {
-		t.Fatal("no trial running")
-	}
-	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+	pid := checkpointedWorker(t, s)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	ctl.waitFor(t, regexp.MustCompile(`worker \d \(pid \d+\) died .*continues from its checkpoint; restarting it`))
