@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -210,15 +211,28 @@ func checkpointedWorker(t *testing.T, s sweepDir) int {
 			if err != nil || r.RunDir == "" {
 				continue
 			}
-			ckpts, _ := filepath.Glob(filepath.Join(r.RunDir, "checkpoint", "checkpoint-*.json"))
 			log, _ := os.ReadFile(filepath.Join(r.RunDir, "run.log"))
-			if len(ckpts) > 0 && !strings.Contains(string(log), "test:") {
+			if completeCheckpoint(filepath.Join(r.RunDir, "checkpoint")) && !strings.Contains(string(log), "test:") {
 				return tr.WorkerPID
 			}
 		}
 	}
 	t.Fatal("no running trial saved a checkpoint within 2 minutes")
 	return 0
+}
+
+// completeCheckpoint says whether dir holds a checkpoint whose save
+// finished: GoMLX creates the .json first, writes the .bin, then fills the
+// .json, so a .json that is valid JSON beside its .bin is complete.
+func completeCheckpoint(dir string) bool {
+	jsons, _ := filepath.Glob(filepath.Join(dir, "checkpoint-*.json"))
+	for _, j := range jsons {
+		raw, err := os.ReadFile(j)
+		if _, berr := os.Stat(strings.TrimSuffix(j, ".json") + ".bin"); err == nil && berr == nil && json.Valid(raw) {
+			return true
+		}
+	}
+	return false
 }
 
 var (
@@ -346,6 +360,11 @@ func TestSweepKillWorker(t *testing.T) {
 	}
 	if resumed != 1 {
 		t.Errorf("%d runs were resumed, want the killed worker's one", resumed)
+		for _, r := range runs {
+			b, _ := os.ReadFile(filepath.Join(r.RunDir, "run.log"))
+			t.Logf("run %d:\n%s", r.ID, b)
+		}
+		t.Logf("controller:\n%s", ctl.stderr())
 	}
 }
 
