@@ -69,8 +69,8 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 			return err
 		}
 	}
-	r.logf("run %d: %s on %d training examples, %d steps of %d (%d per epoch), backend %s, folder %s",
-		r.rec.RunID(), spec.Family, r.train_.len(), total, spec.Train.BatchSize, sched.stepsPerEpoch, r.backend.Name(), r.dir)
+	r.logf("run %d: %s (%s parameters) on %d training examples, %d steps of %d (%d per epoch), backend %s, folder %s",
+		r.rec.RunID(), spec.Family, humanCount(r.params), r.train_.len(), total, spec.Train.BatchSize, sched.stepsPerEpoch, r.backend.Name(), r.dir)
 
 	eval := newEvaluator(r.backend, store, m)
 	eval.ctx = ctx

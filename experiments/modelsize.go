@@ -47,22 +47,23 @@ func countParams(backend compute.Backend, m vae.Model, d vae.Data, batchSize int
 	return n, nil
 }
 
-// checkModelSize refuses, before a run is recorded, a model whose training
-// state would not fit in half of this machine's memory: a latent_dim or a
-// hidden width typed with a few zeros too many would otherwise crash the
-// process while it allocates.
-func checkModelSize(backend compute.Backend, cfg variants.Config, spec Spec, d vae.Data) error {
+// checkModelSize returns the model's number of trainable parameters, and
+// refuses, before a run is recorded, a model whose training state would not
+// fit in half of this machine's memory: a latent_dim or a hidden width typed
+// with a few zeros too many would otherwise crash the process while it
+// allocates.
+func checkModelSize(backend compute.Backend, cfg variants.Config, spec Spec, d vae.Data) (int64, error) {
 	family := spec.Family
 	n, err := countParams(backend, cfg.Build(d), d, spec.Train.BatchSize)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	limit := physicalMemory() / 2
 	if need := uint64(n) * bytesPerParam; need > limit {
-		return specErrorf("model %s has %s parameters: training them needs about %s (weights, gradients, Adam's moments), more than half of this machine's %s; make latent_dim or the widths smaller (see `vaexp models %s`)",
+		return n, specErrorf("model %s has %s parameters: training them needs about %s (weights, gradients, Adam's moments), more than half of this machine's %s; make latent_dim or the widths smaller (see `vaexp models %s`)",
 			family, humanCount(n), humanBytes(need), humanBytes(physicalMemory()), family)
 	}
-	return nil
+	return n, nil
 }
 
 // physicalMemory returns the machine's memory in bytes, from /proc/meminfo
@@ -83,15 +84,19 @@ func physicalMemory() uint64 {
 	return fallback
 }
 
-// humanCount formats n as 1.2 million, 3.4 billion, ...
+// humanCount formats n as 652,824, 1.2 million, 3.4 billion, ...
 func humanCount(n int64) string {
 	switch {
 	case n >= 1e9:
 		return fmt.Sprintf("%.1f billion", float64(n)/1e9)
-	case n >= 1e6:
+	case n >= 1e7:
 		return fmt.Sprintf("%.1f million", float64(n)/1e6)
 	}
-	return strconv.FormatInt(n, 10)
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // humanBytes formats b in GiB or TiB.

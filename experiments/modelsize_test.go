@@ -58,7 +58,7 @@ func TestTooLargeModelRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	desc, _ := spec.Dataset()
-	err = checkModelSize(gobackend.GetBackend(), cfg, spec, spec.DataInfo(desc))
+	_, err = checkModelSize(gobackend.GetBackend(), cfg, spec, spec.DataInfo(desc))
 	var se *SpecError
 	if !errors.As(err, &se) || !strings.Contains(err.Error(), "120.2 billion parameters") || !strings.Contains(err.Error(), "latent_dim") {
 		t.Fatalf("latent_dim 1e8: %v, want a *SpecError naming 120.2 billion parameters and latent_dim", err)
@@ -67,7 +67,7 @@ func TestTooLargeModelRefused(t *testing.T) {
 	if cfg, err = spec.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if err := checkModelSize(gobackend.GetBackend(), cfg, spec, spec.DataInfo(desc)); err != nil {
-		t.Errorf("default vae refused: %v", err)
+	if n, err := checkModelSize(gobackend.GetBackend(), cfg, spec, spec.DataInfo(desc)); err != nil || humanCount(n) != "652,824" {
+		t.Errorf("default vae: %s parameters, error %v; want 652,824 and none", humanCount(n), err)
 	}
 }

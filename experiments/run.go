@@ -133,7 +133,7 @@ func Run(ctx context.Context, spec Spec, opts Options) (res Result, err error) {
 	if r.backend, err = NewBackend(); err != nil {
 		return res, err
 	}
-	if err := checkModelSize(r.backend, cfg, spec, spec.DataInfo(r.desc)); err != nil {
+	if r.params, err = checkModelSize(r.backend, cfg, spec, spec.DataInfo(r.desc)); err != nil {
 		return res, err
 	}
 	if ctx.Err() != nil {
@@ -220,6 +220,7 @@ type runner struct {
 	sched   *schedule
 
 	desc              data.Description
+	params            int64 // trainable parameters of the model
 	train_, val, test *exampleSet
 
 	// realSpread is the mean pairwise distance of real training examples,
