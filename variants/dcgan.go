@@ -3,7 +3,6 @@ package variants
 import (
 	"fmt"
 
-	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
@@ -161,56 +160,7 @@ func (m *DCGAN) discriminate(scope *model.Scope, x *graph.Node) *graph.Node {
 	return graph.Reshape(vae.Dense(s.At("logit"), y, 1, vae.InitDCGAN), -1)
 }
 
-// batchNorm normalizes x ([B, ..., C]) per channel over every other axis
-// with the batch's mean and (biased) variance — the gradient flowing
-// through both, as in Ioffe & Szegedy (2015) — then applies a learned
-// per-channel scale ("scale", from 1) and offset ("offset", from 0).
-//
-// With moving (the generator's layers), training graphs also update moving
-// averages ("mean", unbiased "variance": PyTorch's convention), and graphs
-// outside training normalize with them instead, so that a sample depends
-// on its own z only. Without (the discriminator's), every graph uses the
-// batch's statistics: the discriminator exists for training, where it
-// normalizes each real and each generated batch by its own statistics, and
-// moving averages would mix the two, so the terms evaluated on the test
-// set (d_real, d_fake, ...) would describe a discriminator that training
-// never used. This is the PyTorch reference's behaviour, whose
-// discriminator never leaves training mode.
-//
-// Written here because GoMLX's norm.BatchNorm stops the gradient through
-// the batch statistics on the Go backend (see [DCGANConfig]).
+// batchNorm is [batchNorm] with the config's momentum.
 func (m *DCGAN) batchNorm(scope *model.Scope, x *graph.Node, moving bool) *graph.Node {
-	const eps = 1e-5 // PyTorch's
-	g := x.Graph()
-	c := x.Shape().Dimensions[x.Rank()-1]
-	shape := shapes.Make(x.DType(), c)
-	ones := func(g *graph.Graph, s shapes.Shape) *graph.Node { return graph.Ones(g, s) }
-	zeros := func(g *graph.Graph, s shapes.Shape) *graph.Node { return graph.Zeros(g, s) }
-	scale := scope.WithInitializer(ones).VariableWithShape("scale", shape).NodeValue(g)
-	offset := scope.WithInitializer(zeros).VariableWithShape("offset", shape).NodeValue(g)
-	flat := graph.Reshape(x, -1, c) // [N, C]: the statistics reduce the leading axis
-	var mean, variance *graph.Node
-	if !moving || scope.IsTraining(g) {
-		mean = graph.ReduceMean(flat, 0)
-		variance = graph.ReduceMean(graph.Square(graph.Sub(flat, graph.ExpandAxes(mean, 0))), 0)
-	}
-	if moving {
-		runMean := scope.WithInitializer(zeros).VariableWithShape("mean", shape).SetTrainable(false)
-		runVar := scope.WithInitializer(ones).VariableWithShape("variance", shape).SetTrainable(false)
-		if scope.IsTraining(g) {
-			n, mom := flat.Shape().Dimensions[0], m.cfg.Momentum
-			update := func(v *model.Variable, batch *graph.Node) {
-				v.SetNodeValue(graph.Add(graph.MulScalar(v.NodeValue(g), 1-mom), graph.MulScalar(graph.StopGradient(batch), mom)))
-			}
-			update(runMean, mean)
-			update(runVar, graph.MulScalar(variance, float64(n)/float64(max(n-1, 1))))
-		} else {
-			mean, variance = runMean.NodeValue(g), runVar.NodeValue(g)
-		}
-	}
-	// y = (x − mean)·k + offset with k = scale/√(variance + eps), per channel.
-	k := graph.Div(scale, graph.Sqrt(graph.AddScalar(variance, eps)))
-	row := func(v *graph.Node) *graph.Node { return graph.ExpandAxes(v, 0) } // [C] → [1, C]
-	y := graph.Add(graph.Mul(graph.Sub(flat, row(mean)), row(k)), row(offset))
-	return graph.Reshape(y, x.Shape().Dimensions...)
+	return batchNorm(scope, x, m.cfg.Momentum, moving)
 }

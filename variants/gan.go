@@ -15,10 +15,11 @@ var ganFamily = Family{
 	Paper:   "Goodfellow, Pouget-Abadie, Mirza, Xu, Warde-Farley, Ozair, Courville & Bengio 2014, Generative Adversarial Nets (arXiv:1406.2661)",
 	NewConfig: func() Config {
 		return &GANConfig{
-			GANNoise: GANNoise{LatentDim: 100, Noise: "normal"},
-			Hidden:   []int{256, 512, 1024},
-			Disc:     Disc{Hidden: []int{512, 256}, LR: 2e-4, Beta1: 0.5, Beta2: 0.999},
-			Dropout:  0.3,
+			GANNoise:  GANNoise{LatentDim: 100, Noise: "normal"},
+			Hidden:    []int{256, 512, 1024},
+			Disc:      Disc{Hidden: []int{512, 256}, LR: 2e-4, Beta1: 0.5, Beta2: 0.999},
+			Dropout:   0.3,
+			BatchNorm: true,
 		}
 	},
 }
@@ -43,7 +44,10 @@ var ganFamily = Family{
 // per batch (k = 1, the paper's own choice in its experiments); z ~ N(0, I)
 // of 100 dimensions by default (the paper does not fix it; noise=uniform
 // gives U(−1, 1)). G's output is a sigmoid, as in the paper, because the
-// data are intensities in [0, 1].
+// data are intensities in [0, 1]. Batch norm on G's hidden layers after the
+// first (batch_norm, as PyTorch-GAN's MLP GAN): without it G collapsed to
+// near-copies within 200 steps (3 epochs of MNIST: FID-LeNet 1592, IS 2.30;
+// with it 849 and 3.45, `vaexp train --model gan --epochs 3 --quality 1000`).
 type GANConfig struct {
 	GANNoise
 	// Hidden are the generator's hidden widths, 256, 512, 1024 (the
@@ -55,6 +59,10 @@ type GANConfig struct {
 	Disc
 	// Dropout in the discriminator is the paper's regularizer (§5).
 	Dropout float64 `param:"disc_dropout" range:"[0, 1)" help:"dropout rate after each hidden layer of the discriminator, in training"`
+	// BatchNorm normalizes the generator's hidden layers after the first, as
+	// the PyTorch-GAN reference MLP GAN does (moving averages with
+	// momentum 0.1 for evaluation).
+	BatchNorm bool `param:"batch_norm" range:"true|false" help:"batch norm on the generator's hidden layers after the first (as PyTorch-GAN's MLP GAN)"`
 }
 
 // Validate checks the hyperparameters for the data set d.
@@ -100,6 +108,10 @@ func (c *GANConfig) Build(d vae.Data) vae.Model {
 	return m
 }
 
+// ganBatchNormMomentum is the weight of each batch in the generator's moving
+// batch-norm statistics (PyTorch's default).
+const ganBatchNormMomentum = 0.1
+
 // GAN is the MLP generative adversarial network.
 type GAN struct {
 	ganCore
@@ -112,7 +124,11 @@ func (m *GAN) generate(scope *model.Scope, z *graph.Node) *graph.Node {
 	s := scope.At(genScope)
 	h := z
 	for i, w := range m.cfg.Hidden {
-		h = LeakyReLU(vae.Dense(s.At("layer_%d", i), h, w, vae.InitPyTorch), 0.2)
+		h = vae.Dense(s.At("layer_%d", i), h, w, vae.InitPyTorch)
+		if m.cfg.BatchNorm && i > 0 {
+			h = batchNorm(s.At("bn_%d", i), h, ganBatchNormMomentum, true)
+		}
+		h = LeakyReLU(h, 0.2)
 	}
 	out := vae.Dense(s.At("layer_%d", len(m.cfg.Hidden)), h, m.shape.Size(), vae.InitPyTorch)
 	return graph.Reshape(out, m.shape.BatchDims(z.Shape().Dimensions[0])...)
