@@ -28,12 +28,13 @@ type evaluator struct {
 	backend compute.Backend
 	store   *model.Store
 	m       vae.Model
-	// ctx, when set, stops an evaluation between batches.
+	// ctx stops an evaluation between batches (the fused likelihood
+	// estimate: between examples).
 	ctx context.Context
 }
 
-func newEvaluator(backend compute.Backend, store *model.Store, m vae.Model) *evaluator {
-	return &evaluator{backend: backend, store: store, m: m}
+func newEvaluator(ctx context.Context, backend compute.Backend, store *model.Store, m vae.Model) *evaluator {
+	return &evaluator{ctx: ctx, backend: backend, store: store, m: m}
 }
 
 // evaluate returns the mean of each loss output over the set, in batches of
@@ -104,8 +105,8 @@ func (e *evaluator) graphLogLikelihood(est vae.LikelihoodEstimator, set *example
 func (e *evaluator) sumOver(exec *model.Exec, set *exampleSet, batchSize int, stream string) (sums []float64, count int, err error) {
 	n := set.len()
 	for start := 0; start < n; start += batchSize {
-		if e.ctx != nil && e.ctx.Err() != nil {
-			return nil, 0, e.ctx.Err()
+		if err := e.ctx.Err(); err != nil {
+			return nil, 0, err
 		}
 		idx := make([]int, batchSize)
 		valid := min(batchSize, n-start)

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -282,7 +283,7 @@ func (t *Trained) evaluate(opts EvalOptions) ([]eval.Value, error) {
 		var path string
 		err = catch(func() error {
 			var err error
-			ll, path, err = newEvaluator(t.Backend, t.Store, t.Model).logLikelihood(set, opts.IWAEK, t.Spec.Eval.BatchSize, "iwae-"+opts.Split)
+			ll, path, err = newEvaluator(context.Background(), t.Backend, t.Store, t.Model).logLikelihood(set, opts.IWAEK, t.Spec.Eval.BatchSize, "iwae-"+opts.Split)
 			return err
 		})
 		if err != nil {

@@ -27,8 +27,8 @@ func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res
 		return fmt.Errorf("interrupted during the final evaluation (training is complete: --resume %d runs the evaluation again): %w", r.rec.RunID(), err)
 	}
 	test, err := eval.evaluate(r.test, spec.Eval.BatchSize, "binarize-test")
-	if eval.ctx != nil && eval.ctx.Err() != nil {
-		return interrupted(eval.ctx.Err())
+	if err := eval.ctx.Err(); err != nil {
+		return interrupted(err)
 	}
 	if err != nil {
 		return err
@@ -39,8 +39,8 @@ func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res
 	if r.paused && r.val != nil {
 		// A paused run is compared at its stop, which need not be an epoch end.
 		vals, err := eval.evaluate(r.val, spec.Eval.BatchSize, "binarize-val")
-		if eval.ctx != nil && eval.ctx.Err() != nil {
-			return interrupted(eval.ctx.Err())
+		if err := eval.ctx.Err(); err != nil {
+			return interrupted(err)
 		}
 		if err != nil {
 			return err
@@ -53,8 +53,8 @@ func (r *runner) finalEval(store *model.Store, m vae.Model, eval *evaluator, res
 	if spec.Eval.IWAEK > 0 {
 		r.logf("test: estimating the log-likelihood with %d importance samples per example on %d examples", spec.Eval.IWAEK, r.test.len())
 		ll, path, err := eval.logLikelihood(r.test, spec.Eval.IWAEK, spec.Eval.BatchSize, "binarize-test")
-		if eval.ctx != nil && eval.ctx.Err() != nil {
-			return interrupted(eval.ctx.Err())
+		if err := eval.ctx.Err(); err != nil {
+			return interrupted(err)
 		}
 		if err != nil {
 			return err

@@ -1,7 +1,6 @@
 package experiments
 
 import (
-	"context"
 	"fmt"
 	"hash/fnv"
 
@@ -87,11 +86,7 @@ func (e *evaluator) fusedEstimates(fast vae.BernoulliMLP, dense vae.MLPModel, se
 	}
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(stream))
-	ctx := e.ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	return iwae.Estimate(ctx, m, x, mu, logVar, iwae.Options{K: k, Seed: uint64(set.seed) ^ h.Sum64()})
+	return iwae.Estimate(e.ctx, m, x, mu, logVar, iwae.Options{K: k, Seed: uint64(set.seed) ^ h.Sum64()})
 }
 
 // posteriors encodes x ([n, size]) into q(z1 | x)'s means and

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -43,7 +44,7 @@ func BenchmarkIWAEEstimate(b *testing.B) {
 	}); err != nil {
 		b.Fatal(err)
 	}
-	e := newEvaluator(gobackend.GetBackend(), store, m)
+	e := newEvaluator(context.Background(), gobackend.GetBackend(), store, m)
 	for _, path := range []string{"fused", "graph"} {
 		b.Run(path, func(b *testing.B) {
 			if path == "fused" {

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"context"
 	"math"
 	"testing"
 
@@ -38,7 +39,7 @@ func TestFusedLikelihoodMatchesGraph(t *testing.T) {
 		}
 		const k, bs = 200, 40
 		x, y := set.examples(bs, "iwae-test")
-		e := newEvaluator(tr.Backend, tr.Store, tr.Model)
+		e := newEvaluator(context.Background(), tr.Backend, tr.Store, tr.Model)
 		dense, fast, ok := e.iwaeLayers()
 		if !ok {
 			t.Fatalf("%s: no fused path", c.family)

@@ -72,8 +72,7 @@ func (r *runner) train(ctx context.Context, res *Result) error {
 	r.logf("run %d: %s (%s parameters) on %d training examples, %d steps of %d (%d per epoch), backend %s, folder %s",
 		r.rec.RunID(), spec.Family, humanCount(r.params), r.train_.len(), total, spec.Train.BatchSize, sched.stepsPerEpoch, r.backend.Name(), r.dir)
 
-	eval := newEvaluator(r.backend, store, m)
-	eval.ctx = ctx
+	eval := newEvaluator(ctx, r.backend, store, m)
 	loopStart := time.Now()
 	loopErr := r.loop(ctx, steps, store, m, ckpt, sched, eval, start, total, res)
 	res.TrainTime = time.Since(loopStart)

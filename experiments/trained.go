@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/gomlx/gomlx/core/graph"
@@ -55,7 +56,7 @@ func (t *Trained) Evaluate(split string, n int) (map[string]float64, error) {
 	var out map[string]float64
 	err = catch(func() error {
 		var err error
-		out, err = newEvaluator(t.Backend, t.Store, t.Model).evaluate(set, min(t.Spec.Eval.BatchSize, set.len()), "binarize-"+split)
+		out, err = newEvaluator(context.Background(), t.Backend, t.Store, t.Model).evaluate(set, min(t.Spec.Eval.BatchSize, set.len()), "binarize-"+split)
 		return err
 	})
 	if err != nil {
