@@ -2,7 +2,6 @@ package iwae
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -173,9 +172,6 @@ func checkMLP(name string, ls []Layer, in, out int) error {
 
 // check validates Estimate's arguments.
 func check(m Model, x, mu, logVar []float32, k int) error {
-	if len(m.Decoder) == 0 {
-		return errors.New("iwae: the decoder has no layers")
-	}
 	if err := checkMLP("the decoder", m.Decoder, 0, -1); err != nil {
 		return err
 	}
@@ -283,6 +279,16 @@ func (w *workspace) normals(key uint32, layer, s0, rows, dim int) []float32 {
 // mlp runs the hidden layers of ps over rows rows of in (row stride lda) and
 // its last layer into out (row stride: the last layer's outPad).
 func (w *workspace) mlp(ps []packed, rows int, in []float32, lda int, out []float32) {
+	in, lda = w.hiddenLayers(ps, rows, in, lda)
+	last := &ps[len(ps)-1]
+	w.kn.gemm(last, rows, in, lda, out, last.outPad)
+}
+
+// hiddenLayers runs every layer of ps but the last over rows rows of in (row
+// stride lda), alternating between the workspace's two hidden buffers, and
+// returns the last hidden activations and their row stride (in and lda
+// when ps has one layer).
+func (w *workspace) hiddenLayers(ps []packed, rows int, in []float32, lda int) ([]float32, int) {
 	for i := range ps[:len(ps)-1] {
 		p := &ps[i]
 		h := w.hidden[i%2]
@@ -290,8 +296,7 @@ func (w *workspace) mlp(ps []packed, rows int, in []float32, lda int, out []floa
 		activate(h[:rows*p.outPad], p.act)
 		in, lda = h, p.outPad
 	}
-	last := &ps[len(ps)-1]
-	w.kn.gemm(last, rows, in, lda, out, last.outPad)
+	return in, lda
 }
 
 // example returns one example's estimate.
@@ -329,14 +334,7 @@ func (w *workspace) example(x, mu, logVar []float32, k int, key uint32) float64 
 			gaussianLogDensity(below, w.params, down[len(down)-1].outPad, dimBelow, padded, w.lw)
 		}
 		// lw += log p(x | z1): the decoder, its output layer a block of mr rows at a time.
-		in, lda := w.z[0], lat
-		for i := range dec[:len(dec)-1] {
-			p := &dec[i]
-			h := w.hidden[i%2]
-			kn.gemm(p, padded, in, lda, h, p.outPad)
-			activate(h[:padded*p.outPad], p.act)
-			in, lda = h, p.outPad
-		}
+		in, lda := w.hiddenLayers(dec, padded, w.z[0], lat)
 		for r := 0; r < padded; r += mr {
 			kn.rowBlock(last, &in[r*lda], lda, w.logits, last.outPad)
 			for q := 0; q < mr && r+q < rows; q++ {
