@@ -62,9 +62,11 @@ func (o LatentOptions) withDefaults(runSeed int64) LatentOptions {
 	return o
 }
 
-func (o LatentOptions) check() error {
+// Check reports options outside their ranges (after the defaults are
+// applied), naming them as `vaexp latent`'s flags.
+func (o LatentOptions) Check() error {
 	if o.Steps < 2 || !(o.Span > 0) || math.IsInf(o.Span, 0) || o.Pairs < 1 || o.PerClass < 1 || o.N < 3 {
-		return fmt.Errorf("latent pictures: steps %d, span %g, pairs %d, per-class %d, n %d: need steps >= 2, span > 0, pairs and per-class >= 1, n >= 3",
+		return fmt.Errorf("--steps %d --span %g --pairs %d --per-class %d -n %d: need --steps >= 2, a finite --span > 0, --pairs and --per-class >= 1, -n >= 3",
 			o.Steps, o.Span, o.Pairs, o.PerClass, o.N)
 	}
 	return nil
@@ -203,8 +205,8 @@ func (t *Trained) ConditionalGrid(perClass int, dim int, seed int64) ([][]float3
 // also a decoder of given codes.
 func (t *Trained) LatentFigures(opts LatentOptions) ([]Figure, error) {
 	opts = opts.withDefaults(t.Spec.Seed)
-	if err := opts.check(); err != nil {
-		return nil, err
+	if err := opts.Check(); err != nil {
+		return nil, fmt.Errorf("latent pictures: %w", err)
 	}
 	if !t.CanEncode() {
 		return nil, fmt.Errorf("latent pictures of run %d: family %q has no encoder (it cannot map examples to codes)", t.RunID, t.Spec.Family)

@@ -55,4 +55,7 @@ func TestLatentCommand(t *testing.T) {
 	if code := e.run("latent", "1", "--steps", "1"); code != 2 || !strings.Contains(e.stderr, "--steps >= 2") {
 		t.Errorf("latent --steps 1: exit %d, %q", code, e.stderr)
 	}
+	if code := e.run("latent", "1", "--span", "inf"); code != 2 || !strings.Contains(e.stderr, "a finite --span > 0") {
+		t.Errorf("latent --span inf: exit %d, %q", code, e.stderr)
+	}
 }

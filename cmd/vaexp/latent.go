@@ -30,9 +30,8 @@ func newLatentCmd(a *app) *cobra.Command {
 			"  vaexp latent 3 --steps 11 --span 3 -n 5000",
 		Args: runIDArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if o.Steps < 2 || !(o.Span > 0) || o.Pairs < 1 || o.PerClass < 1 || o.N < 3 {
-				return usagef("--steps %d --span %g --pairs %d --per-class %d -n %d: need --steps >= 2, --span > 0, --pairs and --per-class >= 1, -n >= 3",
-					o.Steps, o.Span, o.Pairs, o.PerClass, o.N)
+			if err := o.Check(); err != nil {
+				return usagef("%v", err)
 			}
 			return a.latent(c, args[0], o)
 		},
