@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/plot"
 
 	"github.com/vaexp/vaexp/experiments/data"
@@ -113,22 +114,63 @@ func (t *Trained) TraversalValues(codes [][]float32, steps int, span float64) ([
 	d := len(codes[0])
 	_, prior := t.Model.(vae.PosteriorEncoder)
 	out := make([][]float64, d)
+	col := make([]float64, len(codes))
 	for j := range d {
 		centre, sd := 0.0, 1.0
 		if !prior {
-			var sum, sq float64
-			for _, c := range codes {
-				sum += float64(c[j])
+			for i, c := range codes {
+				col[i] = float64(c[j])
 			}
-			centre = sum / float64(len(codes))
-			for _, c := range codes {
-				sq += (float64(c[j]) - centre) * (float64(c[j]) - centre)
-			}
-			sd = math.Sqrt(sq / float64(len(codes)-1))
+			centre, sd = stat.MeanStdDev(col, nil)
 		}
-		for s := range steps {
-			out[j] = append(out[j], centre+sd*span*(2*float64(s)/float64(steps-1)-1))
+		out[j] = evenly(centre-sd*span, centre+sd*span, steps)
+	}
+	return out, nil
+}
+
+// evenly returns steps values evenly spaced from lo to hi, both included.
+func evenly(lo, hi float64, steps int) []float64 {
+	out := make([]float64, steps)
+	for s := range out {
+		out[s] = lo + (hi-lo)*float64(s)/float64(steps-1)
+	}
+	return out
+}
+
+// Line returns steps points evenly spaced on the straight line from a to b,
+// both ends included: an interpolation between two codes or noise vectors.
+func Line(a, b []float32, steps int) ([][]float32, error) {
+	if len(a) != len(b) {
+		return nil, fmt.Errorf("line: ends have %d and %d values", len(a), len(b))
+	}
+	if steps < 2 {
+		return nil, fmt.Errorf("line: %d steps; need at least 2 (the two ends)", steps)
+	}
+	out := make([][]float32, steps)
+	for s := range out {
+		t := float32(s) / float32(steps-1)
+		out[s] = make([]float32, len(a))
+		for j := range a {
+			out[s][j] = (1-t)*a[j] + t*b[j]
 		}
+	}
+	return out, nil
+}
+
+// Traverse returns steps copies of code with coordinate dim moved evenly
+// from lo to hi: a latent traversal.
+func Traverse(code []float32, dim int, lo, hi float64, steps int) ([][]float32, error) {
+	if dim < 0 || dim >= len(code) {
+		return nil, fmt.Errorf("traverse: coordinate %d of a %d-dimensional code", dim, len(code))
+	}
+	if steps < 2 {
+		return nil, fmt.Errorf("traverse: %d steps; need at least 2", steps)
+	}
+	values := evenly(lo, hi, steps)
+	out := make([][]float32, steps)
+	for s := range out {
+		out[s] = slices.Clone(code)
+		out[s][dim] = float32(values[s])
 	}
 	return out, nil
 }
@@ -138,18 +180,14 @@ func (t *Trained) TraversalValues(codes [][]float32, steps int, span float64) ([
 // of a and b; each point is decoded with the nearer end's class
 // (conditional families), others ignore it.
 func (t *Trained) Interpolation(a, b []float32, steps int, labels []int) ([][]float32, error) {
-	if len(a) != len(b) || steps < 2 {
-		return nil, fmt.Errorf("interpolation: codes of %d and %d values, %d steps", len(a), len(b), steps)
+	codes, err := Line(a, b, steps)
+	if err != nil {
+		return nil, fmt.Errorf("interpolation: %w", err)
 	}
-	codes := make([][]float32, steps)
 	var ls []int
-	for s := range codes {
-		u := float32(s) / float32(steps-1)
-		codes[s] = make([]float32, len(a))
-		for j := range a {
-			codes[s][j] = (1-u)*a[j] + u*b[j]
-		}
-		if labels != nil {
+	if labels != nil {
+		for s := range codes {
+			u := float32(s) / float32(steps-1)
 			ls = append(ls, labels[min(1, int(math.Round(float64(u))))])
 		}
 	}

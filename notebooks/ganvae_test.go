@@ -123,7 +123,7 @@ func TestStepArtifacts(t *testing.T) {
 }
 
 func TestLineTraversePathSteps(t *testing.T) {
-	line, err := Line([]float32{0, 2}, []float32{4, 2}, 5)
+	line, err := experiments.Line([]float32{0, 2}, []float32{4, 2}, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestLineTraversePathSteps(t *testing.T) {
 	if mean, ratio, _ := PathSteps(jump); mean != 1 || ratio != 4 {
 		t.Errorf("jump: mean %g ratio %g, want 1 and 4", mean, ratio)
 	}
-	tr, err := Traverse([]float32{1, 1, 1}, 1, -3, 3, 7)
+	tr, err := experiments.Traverse([]float32{1, 1, 1}, 1, -3, 3, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,10 +149,10 @@ func TestLineTraversePathSteps(t *testing.T) {
 		t.Errorf("traversal = %v", tr)
 	}
 	for name, err := range map[string]error{
-		"line lengths":   second(Line([]float32{0}, []float32{0, 1}, 3)),
-		"line steps":     second(Line([]float32{0}, []float32{1}, 1)),
-		"traverse dim":   second(Traverse([]float32{0}, 1, -1, 1, 3)),
-		"traverse steps": second(Traverse([]float32{0}, 0, -1, 1, 1)),
+		"line lengths":   second(experiments.Line([]float32{0}, []float32{0, 1}, 3)),
+		"line steps":     second(experiments.Line([]float32{0}, []float32{1}, 1)),
+		"traverse dim":   second(experiments.Traverse([]float32{0}, 1, -1, 1, 3)),
+		"traverse steps": second(experiments.Traverse([]float32{0}, 0, -1, 1, 1)),
 	} {
 		if err == nil {
 			t.Errorf("%s: no error", name)

@@ -154,43 +154,6 @@ func KNNAccuracy(ref [][]float32, refLabels []int, query [][]float32, queryLabel
 	return float64(correct) / float64(len(query)), nil
 }
 
-// Line returns steps points evenly spaced on the straight line from a to b,
-// both ends included: an interpolation between two codes or noise vectors.
-func Line(a, b []float32, steps int) ([][]float32, error) {
-	if len(a) != len(b) {
-		return nil, fmt.Errorf("line: ends have %d and %d values", len(a), len(b))
-	}
-	if steps < 2 {
-		return nil, fmt.Errorf("line: %d steps; need at least 2 (the two ends)", steps)
-	}
-	out := make([][]float32, steps)
-	for s := range out {
-		t := float32(s) / float32(steps-1)
-		out[s] = make([]float32, len(a))
-		for j := range a {
-			out[s][j] = (1-t)*a[j] + t*b[j]
-		}
-	}
-	return out, nil
-}
-
-// Traverse returns steps copies of code with coordinate dim moved evenly
-// from lo to hi: a latent traversal.
-func Traverse(code []float32, dim int, lo, hi float64, steps int) ([][]float32, error) {
-	if dim < 0 || dim >= len(code) {
-		return nil, fmt.Errorf("traverse: coordinate %d of a %d-dimensional code", dim, len(code))
-	}
-	if steps < 2 {
-		return nil, fmt.Errorf("traverse: %d steps; need at least 2", steps)
-	}
-	out := make([][]float32, steps)
-	for s := range out {
-		out[s] = append([]float32(nil), code...)
-		out[s][dim] = float32(lo + (hi-lo)*float64(s)/float64(steps-1))
-	}
-	return out, nil
-}
-
 // PathSteps measures a decoded path (frames, e.g. the images along an
 // interpolation): the mean Euclidean distance between consecutive frames, and
 // the largest such distance over the mean. A path that changes evenly has a
