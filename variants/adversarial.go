@@ -238,12 +238,7 @@ func checkWidths(param string, widths []int, example string) error {
 	if len(widths) == 0 {
 		return fmt.Errorf("%s is empty: give at least one width >= 1, e.g. %s", param, example)
 	}
-	for _, w := range widths {
-		if w < 1 {
-			return fmt.Errorf("%s=%v: every width must be >= 1", param, widths)
-		}
-	}
-	return nil
+	return checkPositive(param, widths, "width")
 }
 
 // batchSpread is the standard deviation over the batch of each value of x

@@ -54,10 +54,8 @@ func (b *Base) Validate(d vae.Data) error {
 // widths, the architecture (conv needs images, or frames, whose height and
 // width are divisible by 4) and the initialization.
 func validateNets(hidden []int, arch string, convWidths []int, init string, d vae.Data) error {
-	for _, h := range hidden {
-		if h < 1 {
-			return fmt.Errorf("hidden=%v: every width must be >= 1", hidden)
-		}
+	if err := checkPositive("hidden", hidden, "width"); err != nil {
+		return err
 	}
 	switch arch {
 	case "mlp":
@@ -73,6 +71,17 @@ func validateNets(hidden []int, arch string, convWidths []int, init string, d va
 	}
 	_, err := vae.ParseInit(init)
 	return err
+}
+
+// checkPositive reports the list param if one of its values is below 1;
+// noun names the values in the message ("width", "size"). An empty list passes.
+func checkPositive(param string, vals []int, noun string) error {
+	for _, v := range vals {
+		if v < 1 {
+			return fmt.Errorf("%s=%v: every %s must be >= 1", param, vals, noun)
+		}
+	}
+	return nil
 }
 
 // Training is every VAE family's: Adam(1e-3), all objectives each step.

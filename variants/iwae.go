@@ -68,15 +68,11 @@ func (c *IWAEConfig) Validate(d vae.Data) error {
 	if c.K < 1 {
 		return fmt.Errorf("k=%d: must be >= 1 (1 trains the VAE's ELBO, e.g. 5 or 50 for the IWAE)", c.K)
 	}
-	for _, n := range c.UpperDims {
-		if n < 1 {
-			return fmt.Errorf("upper_latent_dims=%v: every size must be >= 1", c.UpperDims)
-		}
+	if err := checkPositive("upper_latent_dims", c.UpperDims, "size"); err != nil {
+		return err
 	}
-	for _, n := range c.UpperHidden {
-		if n < 1 {
-			return fmt.Errorf("upper_hidden=%v: every width must be >= 1", c.UpperHidden)
-		}
+	if err := checkPositive("upper_hidden", c.UpperHidden, "width"); err != nil {
+		return err
 	}
 	return nil
 }

@@ -63,10 +63,8 @@ func (c *LadderConfig) Validate(d vae.Data) error {
 	if len(c.UpperDims) == 0 {
 		return fmt.Errorf("upper_latent_dims is empty: give at least one layer above z1 (e.g. 32)")
 	}
-	for _, d := range c.UpperDims {
-		if d < 1 {
-			return fmt.Errorf("upper_latent_dims=%v: every size must be >= 1", c.UpperDims)
-		}
+	if err := checkPositive("upper_latent_dims", c.UpperDims, "size"); err != nil {
+		return err
 	}
 	if c.LadderHidden < 1 {
 		return fmt.Errorf("ladder_hidden=%d: must be >= 1", c.LadderHidden)
