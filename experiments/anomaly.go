@@ -88,8 +88,7 @@ func (t *Trained) anomalyScores(ex Examples, names []string, k int) (map[string]
 			})
 		case "iwae":
 			est := t.Model.(vae.LikelihoodEstimator)
-			// k·batch decodes per call, kept near 20k as the nll metric does.
-			rows, err = t.perExampleBy("iwae", ex, max(1, 20000/k), func(scope *model.Scope, b vae.Batch) *graph.Node {
+			rows, err = t.perExampleBy("iwae", ex, max(1, maxDecodesPerCall/k), func(scope *model.Scope, b vae.Batch) *graph.Node {
 				return graph.Neg(est.LogLikelihood(scope, b, k))
 			})
 		case "recon":

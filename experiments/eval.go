@@ -62,6 +62,11 @@ func (e *evaluator) evaluate(set *exampleSet, batchSize int, stream string) (map
 	return out, nil
 }
 
+// maxDecodesPerCall bounds the k·batch decodes (k·batch·frames for
+// sequences) of one call of a k-sample likelihood estimate, so that memory
+// stays bounded for large k.
+const maxDecodesPerCall = 20000
+
 // logLikelihood returns the mean k-sample IWAE estimate of log p(x) over the
 // set and how it was computed: "fused-<kernel>" (experiments/iwae) for
 // families that describe their MLP decoder, "graph" for the others, "" when
@@ -71,10 +76,8 @@ func (e *evaluator) logLikelihood(set *exampleSet, k, batchSize int, stream stri
 	if !ok {
 		return 0, "", nil
 	}
-	// Keep k·batch decodes (frames, for sequences) per call near 20k so memory
-	// stays bounded for large k (the fused path binarizes in the same batches,
-	// to score the same pixels).
-	bs := max(1, min(batchSize, 20000/(k*max(1, set.shape.Frames))))
+	// The fused path binarizes in the same batches, to score the same pixels.
+	bs := max(1, min(batchSize, maxDecodesPerCall/(k*max(1, set.shape.Frames))))
 	if layers, fast, ok := e.iwaeLayers(); ok {
 		ll, err := e.fusedLogLikelihood(fast, layers, set, k, bs, stream)
 		return ll, "fused-" + iwae.Kernel(), err
