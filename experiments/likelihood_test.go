@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 
+	"gonum.org/v1/gonum/stat"
+
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -64,7 +66,7 @@ func TestFusedLikelihoodMatchesGraph(t *testing.T) {
 			}
 		}
 		mean, se := meanSE(diffs)
-		t.Logf("%s %v: mean fused estimate %.3f; fused − graph = %.4f ± %.4f nats", c.family, c.params, meanOf(fused), mean, se)
+		t.Logf("%s %v: mean fused estimate %.3f; fused − graph = %.4f ± %.4f nats", c.family, c.params, stat.Mean(fused, nil), mean, se)
 		if se > 0.08 {
 			t.Errorf("%s: Monte-Carlo error %.3f nats is too large for the comparison to mean anything", c.family, se)
 		}
@@ -74,19 +76,8 @@ func TestFusedLikelihoodMatchesGraph(t *testing.T) {
 	}
 }
 
-func meanOf(v []float64) float64 {
-	s := 0.0
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(len(v))
-}
-
 // meanSE is the mean of v and its standard error.
 func meanSE(v []float64) (mean, se float64) {
-	mean = meanOf(v)
-	for _, x := range v {
-		se += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(se / float64(len(v)-1) / float64(len(v)))
+	mean, std := stat.MeanStdDev(v, nil)
+	return mean, stat.StdErr(std, float64(len(v)))
 }

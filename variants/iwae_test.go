@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 
+	"gonum.org/v1/gonum/stat"
+
 	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -61,14 +63,12 @@ func TestIWAEK1IsTheELBO(t *testing.T) {
 		t.Fatal(err)
 	}
 	mean := func(v []float32) (m, se float64) {
-		for _, x := range v {
-			m += float64(x)
+		f := make([]float64, len(v))
+		for i, x := range v {
+			f[i] = float64(x)
 		}
-		m /= float64(len(v))
-		for _, x := range v {
-			se += (float64(x) - m) * (float64(x) - m)
-		}
-		return m, math.Sqrt(se / float64(len(v)-1) / float64(len(v)))
+		m, std := stat.MeanStdDev(f, nil)
+		return m, stat.StdErr(std, float64(len(f)))
 	}
 	iw, iwSE := mean(tensors.MustCopyFlatData[float32](outs[0]))
 	nelbo, nelboSE := mean(tensors.MustCopyFlatData[float32](outs[1]))
