@@ -58,10 +58,10 @@ func checkModelSize(backend compute.Backend, cfg variants.Config, spec Spec, d v
 	if err != nil {
 		return 0, err
 	}
-	limit := physicalMemory() / 2
-	if need := uint64(n) * bytesPerParam; need > limit {
+	mem := physicalMemory()
+	if need := uint64(n) * bytesPerParam; need > mem/2 {
 		return n, specErrorf("model %s has %s parameters: training them needs about %s (weights, gradients, Adam's moments), more than half of this machine's %s; make latent_dim or the widths smaller (see `vaexp models %s`)",
-			family, humanCount(n), humanBytes(need), humanBytes(physicalMemory()), family)
+			family, humanCount(n), humanBytes(need), humanBytes(mem), family)
 	}
 	return n, nil
 }
