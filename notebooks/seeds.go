@@ -50,12 +50,15 @@ func SeedBand(db *tracker.DB, name string, ids []int64, key string, bins int) (p
 		n          int
 	}
 	perRun := make([]map[int64]*acc, len(ids))
+	var width int64 // steps per bin
+	if bins > 0 {
+		width = max(1, (last+int64(bins)-1)/int64(bins))
+	}
 	for i, ps := range histories {
 		perRun[i] = map[int64]*acc{}
 		for _, p := range ps {
 			pos := p.Step
 			if bins > 0 {
-				width := max(1, (last+int64(bins)-1)/int64(bins))
 				pos = min(max(p.Step-1, 0)/width, int64(bins)-1) // steps (0, w], (w, 2w], …
 			}
 			a := perRun[i][pos]
